@@ -1,0 +1,1 @@
+"""The .qf container: preamble, JSON header, aligned checksummed parts (specs/qformat.md)."""

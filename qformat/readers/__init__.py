@@ -1,0 +1,1 @@
+"""Readers of foreign formats; each module exposes ``read_<format>(path) -> Model``."""
