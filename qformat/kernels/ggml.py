@@ -8,7 +8,10 @@ ggml's element order. The numpy references of the same names live in
 Exactness: kernels are compiled with :func:`qformat.kernels._jit.exact` (no fast-math, so no
 fused multiply-add) and do the float32 operations in the reference order (``d * q``,
 ``d * q + m``, ``(d * sc) * q - (dmin * m)``). Half-precision scales are decoded with integer
-bit operations, keeping NaN payloads, so that every bit matches numpy's conversion.
+bit operations, keeping NaN payloads, so that every bit matches numpy's conversion. The one
+latitude: where two NaN operands meet (``d * q + m`` with NaN ``d`` and ``m``, only in corrupt
+blocks) the result is NaN but which payload survives depends on the operand order the compiler
+picks, as IEEE 754 allows.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import config, types
 from numba.extending import intrinsic
 
 from ..errors import ArgumentError, UnsupportedError
@@ -70,6 +73,16 @@ def _f32_as_u32(typingctx, value):  # type: ignore[no-untyped-def]
         return builder.bitcast(args[0], ir.IntType(32))
 
     return types.uint32(types.float32), codegen
+
+
+
+if config.DISABLE_JIT:  # plain-Python bodies (NUMBA_DISABLE_JIT=1 test run): numpy bitcasts
+
+    def _u32_as_f32(bits):  # type: ignore[no-untyped-def]
+        return np.array(bits, dtype=np.uint32).view(np.float32)[()]
+
+    def _f32_as_u32(value):  # type: ignore[no-untyped-def]
+        return np.array(value, dtype=np.float32).view(np.uint32)[()]
 
 
 #: Blocks per parallel work item: big enough to amortise scheduling, small enough to balance.
