@@ -375,24 +375,43 @@ def _q5_k(b, out):  # type: ignore[no-untyped-def]
 @exact(parallel=True)
 def _q6_k(b, out):  # type: ignore[no-untyped-def]
     n = b.shape[0]
-    sixteen = out.shape[1] >> 4
+    n32 = out.shape[1] >> 3
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 208], b[i, 209])
-            o = out[i]
-            for k in range(16):  # weights 16k..16k+15 = h*128 + s*32 + g*16 + j
-                h, s, g = k >> 3, (k >> 1) & 3, k & 1
-                dl = d * np.float32(np.int8(b[i, 192 + k]))
-                # low 4 bits: nibble s//2 of ql[h*64 + (s%2)*32 + col]; top 2: qh[h*32 + col]
-                ql = b[i, h * 64 + (s & 1) * 32 + g * 16:]
-                qh = b[i, 128 + h * 32 + g * 16:]
-                lshift = 4 * (s >> 1)
-                hshift = 2 * s
-                ok = o[k * 16:]
-                for j in range(sixteen):
-                    v = ((np.int32(ql[j]) >> lshift) & 15) | (((np.int32(qh[j]) >> hshift) & 3)
-                                                              << 4)
-                    ok[j] = dl * np.float32(v - 32)
+            for h in range(2):
+                # 128 weights from ql[h*64 : h*64+64] and qh[h*32 : h*32+32]: column j gives
+                # weights j, 32+j, 64+j, 96+j (low nibbles of ql[j], ql[32+j], high nibbles of
+                # the same, top 2 bits from qh[j] >> 0, 2, 4, 6); int8 scale per 16 weights
+                sc = b[i, 192 + h * 8:]
+                d0a = d * np.float32(np.int8(sc[0]))
+                d0b = d * np.float32(np.int8(sc[1]))
+                d1a = d * np.float32(np.int8(sc[2]))
+                d1b = d * np.float32(np.int8(sc[3]))
+                d2a = d * np.float32(np.int8(sc[4]))
+                d2b = d * np.float32(np.int8(sc[5]))
+                d3a = d * np.float32(np.int8(sc[6]))
+                d3b = d * np.float32(np.int8(sc[7]))
+                ql0 = b[i, h * 64:]
+                ql1 = b[i, h * 64 + 32:]
+                qh = b[i, 128 + h * 32:]
+                o0 = out[i, h * 128:]
+                o1 = out[i, h * 128 + 32:]
+                o2 = out[i, h * 128 + 64:]
+                o3 = out[i, h * 128 + 96:]
+                for j in range(n32):
+                    lo = np.int32(ql0[j])
+                    hi = np.int32(ql1[j])
+                    top = np.int32(qh[j])
+                    first = j < 16
+                    o0[j] = (d0a if first else d0b) * np.float32(
+                        ((lo & 15) | ((top & 3) << 4)) - 32)
+                    o1[j] = (d1a if first else d1b) * np.float32(
+                        ((hi & 15) | (((top >> 2) & 3) << 4)) - 32)
+                    o2[j] = (d2a if first else d2b) * np.float32(
+                        ((lo >> 4) | (((top >> 4) & 3) << 4)) - 32)
+                    o3[j] = (d3a if first else d3b) * np.float32(
+                        ((hi >> 4) | (((top >> 6) & 3) << 4)) - 32)
 
 
 @exact(parallel=True)
@@ -438,8 +457,20 @@ def _blocks(data: np.ndarray, type_name: str) -> np.ndarray:
     return view
 
 
-def _output(n_blocks: int, type_name: str) -> np.ndarray:
-    return np.empty((n_blocks, BLOCK_GEOMETRY[type_name][0]), dtype=np.float32)
+def _output(n_blocks: int, type_name: str, out: np.ndarray | None = None) -> np.ndarray:
+    """A (n_blocks, block_size) float32 destination: new, or a view of the caller's ``out``."""
+    block = BLOCK_GEOMETRY[type_name][0]
+    if out is None:
+        return np.empty((n_blocks, block), dtype=np.float32)
+    if not isinstance(out, np.ndarray) or out.dtype != np.float32:
+        raise ArgumentError("out must be a float32 numpy array", field="out",
+                            found=getattr(out, "dtype", type(out).__name__))
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ArgumentError("out must be C-contiguous and writable", field="out")
+    if out.size != n_blocks * block:
+        raise ArgumentError(f"out has the wrong size for this {type_name} data", field="out",
+                            expected=n_blocks * block, found=out.size)
+    return out.reshape(n_blocks, block)
 
 
 def _table(values: np.ndarray) -> np.ndarray:
@@ -457,38 +488,46 @@ def _plain_u16(data: np.ndarray, type_name: str) -> np.ndarray:
     return view
 
 
-def dequant_f32(data: np.ndarray) -> np.ndarray:
+def dequant_f32(data: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Little-endian float32 bytes (or a float32 array) -> a float32 copy."""
     if isinstance(data, np.ndarray) and data.dtype == np.float32:
-        return np.array(data, dtype=np.float32).reshape(-1)
-    return _blocks(data, "F32").view("<f4").reshape(-1).copy()
+        src = data.reshape(-1)
+    else:
+        src = _blocks(data, "F32").view("<f4").reshape(-1)
+    dst = _output(src.shape[0], "F32", out).reshape(-1)
+    np.copyto(dst, src)
+    return dst
 
 
-def dequant_f16(data: np.ndarray) -> np.ndarray:
+def dequant_f16(data: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """IEEE half bit patterns (uint16, or raw uint8 bytes) -> float32."""
     src = _plain_u16(data, "F16")
-    out = np.empty(src.shape[0], dtype=np.uint32)
-    _f16(src, out)
-    return out.view(np.float32)
+    dst = _output(src.shape[0], "F16", out).reshape(-1)
+    _f16(src, dst.view(np.uint32))
+    return dst
 
 
-def dequant_bf16(data: np.ndarray) -> np.ndarray:
+def dequant_bf16(data: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """bfloat16 bit patterns (uint16, or raw uint8 bytes) -> float32."""
     src = _plain_u16(data, "BF16")
-    out = np.empty(src.shape[0], dtype=np.uint32)
-    _bf16(src, out)
-    return out.view(np.float32)
+    dst = _output(src.shape[0], "BF16", out).reshape(-1)
+    _bf16(src, dst.view(np.uint32))
+    return dst
 
 
-def _simple(kernel: Callable[..., None], type_name: str) -> Callable[[np.ndarray], np.ndarray]:
-    def run(data: np.ndarray) -> np.ndarray:
+Dequantizer = Callable[..., np.ndarray]
+
+
+def _simple(kernel: Callable[..., None], type_name: str) -> Dequantizer:
+    def run(data: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         b = _blocks(data, type_name)
-        out = _output(b.shape[0], type_name)
-        kernel(b, out)
-        return out.reshape(-1)
+        dst = _output(b.shape[0], type_name, out)
+        kernel(b, dst)
+        return dst.reshape(-1)
 
     run.__name__ = f"dequant_{type_name.lower()}"
-    run.__doc__ = f"Raw {type_name} blocks (uint8) -> flat float32, bit-exact."
+    run.__doc__ = (f"Raw {type_name} blocks (uint8) -> flat float32, bit-exact; written into "
+                   "``out`` (float32, C-contiguous, right size) when given.")
     return run
 
 
@@ -504,32 +543,32 @@ dequant_q5_k = _simple(_q5_k, "Q5_K")
 dequant_q6_k = _simple(_q6_k, "Q6_K")
 
 
-def dequant_iq4_nl(data: np.ndarray) -> np.ndarray:
-    """Raw IQ4_NL blocks (uint8) -> flat float32, bit-exact."""
+def dequant_iq4_nl(data: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Raw IQ4_NL blocks (uint8) -> flat float32, bit-exact (into ``out`` when given)."""
     b = _blocks(data, "IQ4_NL")
-    out = _output(b.shape[0], "IQ4_NL")
-    _iq4_nl(b, _table(iq4_nl_values()), out)
-    return out.reshape(-1)
+    dst = _output(b.shape[0], "IQ4_NL", out)
+    _iq4_nl(b, _table(iq4_nl_values()), dst)
+    return dst.reshape(-1)
 
 
-def dequant_iq4_xs(data: np.ndarray) -> np.ndarray:
-    """Raw IQ4_XS blocks (uint8) -> flat float32, bit-exact."""
+def dequant_iq4_xs(data: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Raw IQ4_XS blocks (uint8) -> flat float32, bit-exact (into ``out`` when given)."""
     b = _blocks(data, "IQ4_XS")
-    out = _output(b.shape[0], "IQ4_XS")
-    _iq4_xs(b, _table(iq4_nl_values()), out)
-    return out.reshape(-1)
+    dst = _output(b.shape[0], "IQ4_XS", out)
+    _iq4_xs(b, _table(iq4_nl_values()), dst)
+    return dst.reshape(-1)
 
 
-def dequant_mxfp4(data: np.ndarray) -> np.ndarray:
-    """Raw MXFP4 blocks (uint8) -> flat float32, bit-exact."""
+def dequant_mxfp4(data: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Raw MXFP4 blocks (uint8) -> flat float32, bit-exact (into ``out`` when given)."""
     b = _blocks(data, "MXFP4")
-    out = _output(b.shape[0], "MXFP4")
-    _mxfp4(b, _table(mxfp4_values()), out)
-    return out.reshape(-1)
+    dst = _output(b.shape[0], "MXFP4", out)
+    _mxfp4(b, _table(mxfp4_values()), dst)
+    return dst.reshape(-1)
 
 
 #: ggml type name -> jitted dequantizer (raw bytes in, flat float32 out).
-DEQUANTIZERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+DEQUANTIZERS: dict[str, Dequantizer] = {
     "F32": dequant_f32,
     "F16": dequant_f16,
     "BF16": dequant_bf16,
@@ -549,10 +588,14 @@ DEQUANTIZERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def dequantize(data: np.ndarray, type_name: str) -> np.ndarray:
-    """Raw bytes of ggml type ``type_name`` -> flat float32 (UnsupportedError if no kernel)."""
+def dequantize(data: np.ndarray, type_name: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Raw bytes of ggml type ``type_name`` -> flat float32 (UnsupportedError if no kernel).
+
+    ``out``: an optional float32 C-contiguous array of the right size to write into (reusing
+    a buffer avoids the page faults of a fresh 4-bytes-per-weight result).
+    """
     fn = DEQUANTIZERS.get(type_name)
     if fn is None:
         raise UnsupportedError("no qformat kernel for this ggml type", field="type",
                                expected=sorted(DEQUANTIZERS), found=type_name)
-    return fn(data)
+    return fn(data, out)

@@ -160,3 +160,25 @@ def test_bad_arguments_are_argument_errors() -> None:
         ref.dequant_q6_k(np.zeros(209, dtype=np.uint8))
     with pytest.raises(UnsupportedError, match="IQ2_XXS"):
         ggml.dequantize(np.zeros(66, dtype=np.uint8), "IQ2_XXS")
+
+
+@pytest.mark.jit
+@pytest.mark.parametrize("type_name", ["F16", "Q4_0", "Q6_K", "IQ4_XS"])
+def test_out_buffer_is_filled_in_place(type_name: str) -> None:
+    rng = np.random.default_rng(5)
+    block, size = ggml.BLOCK_GEOMETRY[type_name]
+    data = rng.integers(0, 256, size=4 * size, dtype=np.uint8)
+    out = np.full((2, 2 * block), 7.0, dtype=np.float32)
+    result = ggml.dequantize(data, type_name, out=out)
+    assert np.shares_memory(result, out)
+    assert same_values(out.reshape(-1), ggml.dequantize(data, type_name))
+    with pytest.raises(ArgumentError, match="wrong size"):
+        ggml.dequantize(data, type_name, out=np.empty(4 * block + 1, np.float32))
+    with pytest.raises(ArgumentError, match="float32"):
+        ggml.dequantize(data, type_name, out=np.empty(4 * block, np.float64))
+    with pytest.raises(ArgumentError, match="C-contiguous"):
+        ggml.dequantize(data, type_name, out=np.empty(8 * block, np.float32)[::2])
+    frozen = np.empty(4 * block, np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ArgumentError, match="writable"):
+        ggml.dequantize(data, type_name, out=frozen)
