@@ -328,3 +328,18 @@ def test_errors_name_file_tensor_and_option(tmp_path) -> None:
         read_gguf(FOREIGN / "types.gguf", mmap=False)
     with pytest.raises(QFormatError, match="cannot read"):
         read_gguf(tmp_path / "absent.gguf")
+
+
+def test_big_endian_blocks_without_a_known_field_layout_are_unsupported(tmp_path) -> None:
+    raw = np.zeros((1, 66), dtype=np.uint8)  # one IQ2_XXS block
+    path = tmp_path / "be-iq2.gguf"
+    w = gguf.GGUFWriter(path, "llama", endianess=gguf.GGUFEndian.BIG)
+    w.add_tensor("w", raw, raw_dtype=gguf.GGMLQuantizationType.IQ2_XXS)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with qformat.open(path) as model:
+        assert model.info("w").extra["type"] == "IQ2_XXS"
+        with pytest.raises(UnsupportedError, match="big-endian IQ2_XXS"):
+            model.get("w")
