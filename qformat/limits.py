@@ -63,3 +63,5 @@ CODEBOOK_MAX_BITS = 16
 CODEBOOK_MAX_COUNT = 64
 #: Largest level table of a bit-packed layout (one entry per code, so 2**8).
 LEVEL_TABLE_MAX_ENTRIES = 256
+#: Deepest nesting of ONNX subgraphs (If/Loop/Scan bodies) walked by the reader.
+ONNX_MAX_GRAPH_DEPTH = 32

@@ -1,0 +1,179 @@
+"""Dequantization of the tensors found by :mod:`.detect`, in numpy, float32 arithmetic.
+
+Each function reproduces the op's definition: ``(q - zero_point) * scale`` with the difference
+taken in integers and the product in float32, parameters expanded per tensor, per axis or per
+block. Where the op's output is a tensor of a narrower float type (DequantizeLinear or
+GatherBlockQuantized with FLOAT16 scales) the result is rounded to that type as the runtime
+would, then widened to float32 exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import HeaderError, IntegrityError
+from .detect import Affine, GatherBQ, NBits
+from .types import round_to, to_float32, unpack_bits
+
+__all__ = ["dequant_affine", "dequant_gather", "dequant_nbits", "effective_zero_points",
+           "nbits_codes", "unpack_rows"]
+
+
+def _floats(st) -> np.ndarray:  # noqa: ANN001 - StoredTensor
+    return to_float32(st.values(), st.type)
+
+
+def _expand(param: np.ndarray, dims: tuple[int, ...], q: Affine) -> np.ndarray:
+    """Per-tensor/per-axis/blocked parameter -> an array broadcastable against ``dims``."""
+    if q.granularity == "per-tensor" or param.size == 1:
+        return param.reshape(())
+    if q.scale_axis_shape is not None:
+        return param.reshape(q.scale_axis_shape)
+    if q.block_size:
+        rep = np.repeat(param, q.block_size, axis=q.axis)
+        return np.take(rep, np.arange(dims[q.axis]), axis=q.axis)
+    shape = [1] * len(dims)
+    shape[q.axis] = param.size
+    return param.reshape(shape)
+
+
+def dequant_affine(q: Affine) -> np.ndarray:
+    """DequantizeLinear / QOperator / dynamic weights (and implicit-scale int32 biases)."""
+    dims = q.codes.dims
+    codes = q.codes.values()
+    if q.codes.type.kind == "float":
+        x = to_float32(codes, q.codes.type)
+    else:
+        diff = codes.astype(np.int64)
+        if q.zero is not None:
+            diff = diff - _expand(q.zero.values().astype(np.int64), dims, q)
+        x = diff.astype(np.float32)
+    if q.scale_factors:
+        scale = _floats(q.scale_factors[0])
+        for f in q.scale_factors[1:]:
+            scale = scale * _floats(f)
+        scale = scale.astype(np.float32)
+    else:
+        scale = _floats(q.scale)
+    y = (x * _expand(scale, dims, q)).astype(np.float32, copy=False)
+    if q.round_output:
+        y = round_to(y, q.out_type)
+    return np.ascontiguousarray(y.reshape(dims))
+
+
+def unpack_rows(packed: np.ndarray, bits: int, rows: int, count: int) -> np.ndarray:
+    """``rows`` independent little-endian bit streams (one per row) -> ``count`` codes each."""
+    packed = np.ascontiguousarray(packed, dtype=np.uint8).reshape(rows, -1)
+    if (packed.shape[1] * 8) % bits == 0:
+        per_row = packed.shape[1] * 8 // bits
+        return unpack_bits(packed, bits, rows * per_row).reshape(rows, per_row)[:, :count]
+    bitmat = np.unpackbits(packed, axis=1, bitorder="little")[:, :count * bits]
+    weights = (1 << np.arange(bits, dtype=np.uint16)).astype(np.uint16)
+    return (bitmat.reshape(rows, count, bits).astype(np.uint16) @ weights).astype(np.uint8)
+
+
+def nbits_codes(q: NBits) -> np.ndarray:
+    """MatMulNBits codes as uint8 ``[N, K]`` (padding beyond K dropped)."""
+    raw = np.frombuffer(q.codes.raw_bytes() or q.codes.values().tobytes(), dtype=np.uint8)
+    per_row = q.k_blocks * q.block_size
+    return unpack_rows(raw, q.bits, q.N, per_row)[:, :q.K]
+
+
+def effective_zero_points(q: NBits) -> np.ndarray:
+    """MatMulNBits zero points as ``[N, k_blocks]`` (int16 for packed, float32 for float)."""
+    mid = 1 << (q.bits - 1)
+    if q.zero is None:
+        return np.full((q.N, q.k_blocks), mid, dtype=np.int16)
+    if q.zero.type.name == "UINT8":
+        z = q.zero.values().astype(np.uint8)
+        return unpack_rows(z, q.bits, q.N, q.k_blocks).astype(np.int16)
+    return _floats(q.zero).reshape(q.N, q.k_blocks)
+
+
+def block_index(q: NBits) -> np.ndarray:
+    """Block of each of the K rows: ``k // block_size`` or ``g_idx`` (act-order)."""
+    if q.g_idx is None:
+        return np.arange(q.K) // q.block_size
+    g = q.g_idx.values().astype(np.int64)
+    if g.size and (g.min() < 0 or g.max() >= q.k_blocks):
+        raise IntegrityError("MatMulNBits g_idx entry out of range", path=q.codes.path,
+                             tensor=q.codes.name, field="g_idx",
+                             expected=f"0..{q.k_blocks - 1}", found=f"{g.min()}..{g.max()}")
+    return g
+
+
+def dequant_nbits(q: NBits) -> np.ndarray:
+    """MatMulNBits weight as float32 ``[K, N]`` (the MatMul ``B`` it replaced)."""
+    if q.codes.numel == 0:  # an omitted projection: the op outputs zeros (or the bias)
+        return np.zeros((q.K, q.N), dtype=np.float32)
+    codes = nbits_codes(q)
+    scales = _floats(q.scales).reshape(q.N, q.k_blocks)
+    zero = effective_zero_points(q)
+    blk = block_index(q)
+    if zero.dtype == np.int16:
+        diff = (codes.astype(np.int16) - zero[:, blk]).astype(np.float32)
+    else:
+        diff = codes.astype(np.float32) - zero[:, blk]
+    w = diff * scales[:, blk]
+    return np.ascontiguousarray(w.T, dtype=np.float32)
+
+
+def _expand_block(param: np.ndarray, shape: tuple[int, ...], axis: int, block: int) -> np.ndarray:
+    rep = np.repeat(param, block, axis=axis)
+    return np.take(rep, np.arange(shape[axis]), axis=axis)
+
+
+def gather_codes(q: GatherBQ) -> np.ndarray:
+    """GatherBlockQuantized data as integer codes (or float values for float8/float4 data)."""
+    if q.codes.type.name == "UINT8" and q.components > 1:
+        raw = q.codes.values().astype(np.uint8)
+        n = int(np.prod(q.shape, dtype=np.int64))
+        return unpack_bits(raw, q.bits, n).reshape(q.shape)
+    return q.codes.values()
+
+
+def gather_zero_points(q: GatherBQ) -> np.ndarray | None:
+    """Zero points in the scales' shape (int), or None for float data (no zero point)."""
+    t = q.codes.type
+    if t.kind == "float":
+        return None
+    sshape = q.scales.dims
+    if q.zero is None:
+        value = (1 << (q.bits - 1)) if t.name == "UINT8" else 0
+        return np.full(sshape, value, dtype=np.int16)
+    z = q.zero.values()
+    if t.name == "UINT8" and q.components > 1:
+        rows = int(np.prod(sshape[:-1], dtype=np.int64))
+        z = unpack_rows(z.astype(np.uint8), q.bits, rows, sshape[-1]).reshape(sshape)
+    return z.astype(np.int16)
+
+
+def dequant_gather(q: GatherBQ) -> np.ndarray:
+    """The whole GatherBlockQuantized table, dequantized, in the data's logical shape."""
+    codes = gather_codes(q)
+    scales = _floats(q.scales)
+    if q.codes.type.kind == "float":
+        x = to_float32(codes, q.codes.type)
+    else:
+        zero = gather_zero_points(q)
+        x = (codes.astype(np.int16) - _expand_block(zero, q.shape, q.quantize_axis,
+                                                    q.block_size)).astype(np.float32)
+    if all(sd == d or i == q.quantize_axis
+           for i, (sd, d) in enumerate(zip(scales.shape, q.shape))):
+        s = _expand_block(scales, q.shape, q.quantize_axis, q.block_size)
+    else:
+        s = _broadcast_scales(scales, q)
+    y = (x * s).astype(np.float32, copy=False)
+    return np.ascontiguousarray(round_to(y, q.scales.type))
+
+
+def _broadcast_scales(scales: np.ndarray, q: GatherBQ) -> np.ndarray:
+    """Float8/float4 data: scale dims of 1 broadcast along their axis."""
+    rep = np.repeat(scales, q.block_size, axis=q.quantize_axis)
+    rep = np.take(rep, np.arange(q.shape[q.quantize_axis]), axis=q.quantize_axis)
+    try:
+        return np.broadcast_to(rep, q.shape)
+    except ValueError:
+        raise HeaderError("GatherBlockQuantized scales do not broadcast to the data",
+                          path=q.codes.path, tensor=q.codes.name, field="scales",
+                          expected=list(q.shape), found=list(scales.shape)) from None
