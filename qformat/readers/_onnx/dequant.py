@@ -110,11 +110,13 @@ def dequant_nbits(q: NBits) -> np.ndarray:
     scales = _floats(q.scales).reshape(q.N, q.k_blocks)
     zero = effective_zero_points(q)
     blk = block_index(q)
+    s = scales[:, blk]
     if zero.dtype == np.int16:
-        diff = (codes.astype(np.int16) - zero[:, blk]).astype(np.float32)
+        w = (codes.astype(np.int16) - zero[:, blk]).astype(np.float32) * s
     else:
-        diff = codes.astype(np.float32) - zero[:, blk]
-    w = diff * scales[:, blk]
+        # float zero points: onnxruntime (the only implementation) computes q*s - s*zp, which
+        # rounds differently from (q - zp) * s; follow it so values match the runtime exactly
+        w = codes.astype(np.float32) * s - s * zero[:, blk]
     return np.ascontiguousarray(w.T, dtype=np.float32)
 
 
