@@ -993,9 +993,9 @@ def make_hostile() -> dict[str, str]:
     (d / "real.bin").write_bytes(b"\x00" * 64)
     os.symlink("real.bin", d / "link.bin")
     d = HOSTILE / "extdata_symlink_dir"
-    put("extdata_symlink_dir/model.onnx", _tiny_model([_ext_tensor("w", "sub/outside.bin")]),
-        "a directory symlink makes the location resolve outside the folder")
-    os.symlink("..", d / "sub")
+    put("extdata_symlink_dir/model.onnx", _tiny_model([_ext_tensor("w", "sub/w.bin")]),
+        "a directory symlink (to a sibling folder) makes the location resolve outside")
+    os.symlink("../extdata_past_end", d / "sub")  # not "..": no cycle for tree walkers
     d = HOSTILE / "extdata_past_end"
     put("extdata_past_end/model.onnx", _tiny_model([_ext_tensor("w", "w.bin", offset=32)]),
         "offset + length past the end of the data file")
