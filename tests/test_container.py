@@ -23,6 +23,7 @@ from .conftest import FIXTURES
 RAW_DTYPES = {
     "F32": np.float32, "F16": np.float16, "I8": np.int8, "U8": np.uint8, "I16": np.int16,
     "I32": np.int32, "F64": np.float64, "I64": np.int64, "U16": np.uint16, "U32": np.uint32,
+    "BOOL": np.bool_, "U64": np.uint64,
 }
 GOLDEN = FIXTURES / "golden" / "v1.0"
 
