@@ -141,7 +141,7 @@ class _Reader:
         self.data = iter([{inp.name: r.standard_normal(shape).astype(np.float32)}
                           for _ in range(n)])
 
-    def get_next(self):  # noqa: ANN201 - ORT's CalibrationDataReader protocol
+    def get_next(self):
         return next(self.data, None)
 
     def rewind(self) -> None:  # pragma: no cover - not used by MinMax
@@ -251,7 +251,7 @@ def oracle_nbits(inits, node) -> np.ndarray:
     scales = inits[node.input[2]]
     is16 = scales.data_type == TensorProto.FLOAT16
     attrs = {k: v for k, v in a.items() if k in ("K", "N", "bits", "block_size")}
-    ins = ["A"] + list(node.input[1:])
+    ins = ["A", *list(node.input[1:])]
     ts = [_copy(inits[n]) for n in node.input[1:] if n]
     _FEEDS["A"] = np.eye(K, dtype=np.float16 if is16 else np.float32)
     n = helper.make_node("MatMulNBits", ins, ["y"], domain=MS, **attrs)
@@ -262,7 +262,7 @@ def oracle_nbits(inits, node) -> np.ndarray:
 
 def oracle_gbq(inits, node, rows: int) -> np.ndarray:
     a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
-    ins = [node.input[0], "idx"] + list(node.input[2:])
+    ins = [node.input[0], "idx", *list(node.input[2:])]
     ts = [_copy(inits[n]) for n in ins if n and n != "idx"]
     _FEEDS["idx"] = np.arange(rows, dtype=np.int64)
     n = helper.make_node("GatherBlockQuantized", ins, ["y"], domain=MS, **a)
@@ -499,7 +499,7 @@ def nbits_float_zp(model: onnx.ModelProto) -> onnx.ModelProto:
             zp = (7.5 + r.standard_normal(scales.shape) * 0.5).astype(scales.dtype)
             name = node.input[1].replace("_Q4", "") + "_zero_points"
             model.graph.initializer.append(numpy_helper.from_array(zp, name))
-            inputs = list(node.input[:3]) + [name] + list(node.input[4:])
+            inputs = [*list(node.input[:3]), name, *list(node.input[4:])]
             del node.input[:]
             node.input.extend(inputs)
     return model
@@ -517,7 +517,7 @@ def nbits_g_idx(model: onnx.ModelProto) -> onnx.ModelProto:
             name = node.input[1] + "_g_idx"
             model.graph.initializer.append(numpy_helper.from_array(g, name))
             inputs = list(node.input[:4]) + [""] * (4 - len(node.input))
-            inputs = inputs[:4] + [name]
+            inputs = [*inputs[:4], name]
             del node.input[:]
             node.input.extend(inputs)
     return model
@@ -859,7 +859,7 @@ def make_foreign() -> None:
     try:
         record("dq_int2_peraxis.onnx", dq_hand("int2"), "onnx.helper",
                {"note": "INT2 per-axis (opset 25)"}, "onnx/qdq-int2-per-channel")
-    except Exception as exc:  # noqa: BLE001 - older ORT: no INT2 kernel; file kept without oracle
+    except Exception as exc:
         print(f"dq_int2_peraxis.onnx skipped: {exc}", file=sys.stderr)
         (GENERATED / "dq_int2_peraxis.onnx").unlink(missing_ok=True)
     # --- external data, in a sub-folder ---

@@ -67,7 +67,7 @@ def _parse(path: str) -> tuple[Any, int]:
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
-    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError, RecursionError...
+    except Exception as exc:
         raise HeaderError(f"malformed ONNX protobuf (truncated or corrupt): "
                           f"{type(exc).__name__}: {exc}", path=path, field="ModelProto"
                           ) from None
@@ -390,7 +390,7 @@ class OnnxModel(Model):
         sizes: Counter = Counter()
         for info in infos.values():
             st = info.extra.get("stored_dtype")
-            if st in _FLOAT_LABELS and info.extra.get("role") != "other" or st in (
+            if (st in _FLOAT_LABELS and info.extra.get("role") != "other") or st in (
                     "FLOAT16", "BFLOAT16"):
                 sizes[st] += info.numel
         if not sizes:

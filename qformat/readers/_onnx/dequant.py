@@ -19,7 +19,7 @@ __all__ = ["dequant_affine", "dequant_gather", "dequant_nbits", "effective_zero_
            "nbits_codes", "unpack_rows"]
 
 
-def _floats(st) -> np.ndarray:  # noqa: ANN001 - StoredTensor
+def _floats(st) -> np.ndarray:
     return to_float32(st.values(), st.type)
 
 

@@ -124,7 +124,7 @@ def build_graph(model: Any, *, path: str, base_dir: str, file_size: int) -> Grap
             if tt.HasField("tensor_type") and tt.tensor_type.elem_type:
                 try:
                     g.value_types[vi.name] = onnx_type(tt.tensor_type.elem_type)
-                except Exception:  # noqa: BLE001 - a value type is only a hint, never required
+                except Exception:
                     pass
 
     def walk(graph: Any, depth: int) -> None:
