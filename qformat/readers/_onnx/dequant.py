@@ -9,45 +9,71 @@ would, then widened to float32 exactly.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...errors import HeaderError, IntegrityError
 from .detect import Affine, GatherBQ, NBits
 from .types import round_to, to_float32, unpack_bits
 
+if TYPE_CHECKING:
+    from .tensors import StoredTensor
+
 __all__ = ["dequant_affine", "dequant_gather", "dequant_nbits", "effective_zero_points",
            "nbits_codes", "unpack_rows"]
 
 
-def _floats(st) -> np.ndarray:
+def _floats(st: StoredTensor) -> np.ndarray:
     return to_float32(st.values(), st.type)
 
 
-def _expand(param: np.ndarray, dims: tuple[int, ...], q: Affine) -> np.ndarray:
-    """Per-tensor/per-axis/blocked parameter -> an array broadcastable against ``dims``."""
+def _apply(ufunc: np.ufunc, left: np.ndarray, param: np.ndarray, out: np.ndarray,
+           q: Affine) -> None:
+    """``out = ufunc(left, param expanded)`` in out's dtype, never materializing the expansion.
+
+    Per-tensor and per-axis parameters broadcast as views; blocked parameters broadcast over
+    the axis split into ``(blocks, block_size)`` (the partial last block separately).
+    """
+    dims = out.shape
     if q.granularity == "per-tensor" or param.size == 1:
-        return param.reshape(())
+        ufunc(left, param.reshape(()), out=out, dtype=out.dtype)
+        return
     if q.scale_axis_shape is not None:
-        return param.reshape(q.scale_axis_shape)
-    if q.block_size:
-        rep = np.repeat(param, q.block_size, axis=q.axis)
-        return np.take(rep, np.arange(dims[q.axis]), axis=q.axis)
-    shape = [1] * len(dims)
-    shape[q.axis] = param.size
-    return param.reshape(shape)
+        ufunc(left, param.reshape(q.scale_axis_shape), out=out, dtype=out.dtype)
+        return
+    ax = q.axis
+    if not q.block_size:
+        shape = [1] * len(dims)
+        shape[ax] = param.size
+        ufunc(left, param.reshape(shape), out=out, dtype=out.dtype)
+        return
+    bs = q.block_size
+    d = dims[ax]
+    full = d // bs
+    pre, post = dims[:ax], dims[ax + 1:]
+    cut = (slice(None),) * ax
+    if full:
+        o = out[(*cut, slice(0, full * bs))].reshape(*pre, full, bs, *post)
+        a = left[(*cut, slice(0, full * bs))].reshape(*pre, full, bs, *post)
+        p = param[(*cut, slice(0, full))].reshape(*pre, full, 1, *post)
+        if not np.shares_memory(o, out):  # splitting an axis is always a view
+            raise AssertionError("blocked view is not a view")
+        ufunc(a, p, out=o, dtype=out.dtype)
+    if d % bs:
+        ufunc(left[(*cut, slice(full * bs, d))], param[(*cut, slice(full, full + 1))],
+              out=out[(*cut, slice(full * bs, d))], dtype=out.dtype)
+
+
+def _all_zero(zero: StoredTensor) -> bool:
+    z = zero.values()
+    return not z.size or not z.any()
 
 
 def dequant_affine(q: Affine) -> np.ndarray:
     """DequantizeLinear / QOperator / dynamic weights (and implicit-scale int32 biases)."""
     dims = q.codes.dims
     codes = q.codes.values()
-    if q.codes.type.kind == "float":
-        x = to_float32(codes, q.codes.type)
-    else:
-        diff = codes.astype(np.int64)
-        if q.zero is not None:
-            diff = diff - _expand(q.zero.values().astype(np.int64), dims, q)
-        x = diff.astype(np.float32)
     if q.scale_factors:
         scale = _floats(q.scale_factors[0])
         for f in q.scale_factors[1:]:
@@ -55,10 +81,24 @@ def dequant_affine(q: Affine) -> np.ndarray:
         scale = scale.astype(np.float32)
     else:
         scale = _floats(q.scale)
-    y = (x * _expand(scale, dims, q)).astype(np.float32, copy=False)
+    out = np.empty(dims, dtype=np.float32)
+    t = q.codes.type
+    if t.kind == "float":
+        left = to_float32(codes, t)
+    elif q.zero is None or _all_zero(q.zero):
+        left = codes
+    elif t.bits <= 16:
+        # |q - zp| < 2**17: the float32 difference is exact, as the integer one would be
+        _apply(np.subtract, codes, q.zero.values().astype(np.float32), out, q)
+        left = out
+    else:  # INT32 (biases): the difference is exact in float64, then rounded once to float32
+        diff = np.empty(dims, dtype=np.float64)
+        _apply(np.subtract, codes, q.zero.values(), diff, q)
+        left = diff.astype(np.float32)
+    _apply(np.multiply, left, scale, out, q)
     if q.round_output:
-        y = round_to(y, q.out_type)
-    return np.ascontiguousarray(y.reshape(dims))
+        out = round_to(out, q.out_type)
+    return out
 
 
 def unpack_rows(packed: np.ndarray, bits: int, rows: int, count: int) -> np.ndarray:
@@ -72,11 +112,12 @@ def unpack_rows(packed: np.ndarray, bits: int, rows: int, count: int) -> np.ndar
     return (bitmat.reshape(rows, count, bits).astype(np.uint16) @ weights).astype(np.uint8)
 
 
-def nbits_codes(q: NBits) -> np.ndarray:
-    """MatMulNBits codes as uint8 ``[N, K]`` (padding beyond K dropped)."""
+def nbits_codes(q: NBits, *, crop: bool = True) -> np.ndarray:
+    """MatMulNBits codes as uint8 ``[N, K]`` (``crop=False``: ``[N, k_blocks*block_size]``)."""
     raw = np.frombuffer(q.codes.raw_bytes() or q.codes.values().tobytes(), dtype=np.uint8)
     per_row = q.k_blocks * q.block_size
-    return unpack_rows(raw, q.bits, q.N, per_row)[:, :q.K]
+    codes = unpack_rows(raw, q.bits, q.N, per_row)
+    return codes[:, :q.K] if crop else codes
 
 
 def effective_zero_points(q: NBits) -> np.ndarray:
@@ -103,21 +144,34 @@ def block_index(q: NBits) -> np.ndarray:
 
 
 def dequant_nbits(q: NBits) -> np.ndarray:
-    """MatMulNBits weight as float32 ``[K, N]`` (the MatMul ``B`` it replaced)."""
+    """MatMulNBits weight as float32 ``[K, N]`` (the MatMul ``B`` it replaced).
+
+    Computed in the stored ``[N, K]`` order (scales broadcast per block, no gather) and
+    returned as its transpose: a Fortran-ordered ``[K, N]`` view, so no 4-byte transpose is
+    paid unless the caller asks for C order.
+    """
     if q.codes.numel == 0:  # an omitted projection: the op outputs zeros (or the bias)
         return np.zeros((q.K, q.N), dtype=np.float32)
-    codes = nbits_codes(q)
-    scales = _floats(q.scales).reshape(q.N, q.k_blocks)
+    rows, bs = q.k_blocks, q.block_size
+    codes = nbits_codes(q, crop=False).reshape(q.N, rows, bs)
+    scales = _floats(q.scales).reshape(q.N, rows)
     zero = effective_zero_points(q)
-    blk = block_index(q)
-    s = scales[:, blk]
-    if zero.dtype == np.int16:
-        w = (codes.astype(np.int16) - zero[:, blk]).astype(np.float32) * s
+    if q.g_idx is None:
+        out = np.empty((q.N, rows, bs), dtype=np.float32)
+        c, s, z = codes, scales[:, :, None], zero[:, :, None]
     else:
+        blk = block_index(q)
+        out = np.empty((q.N, q.K), dtype=np.float32)
+        c, s, z = codes.reshape(q.N, -1)[:, :q.K], scales[:, blk], zero[:, blk]
+    if zero.dtype != np.int16:
         # float zero points: onnxruntime (the only implementation) computes q*s - s*zp, which
         # rounds differently from (q - zp) * s; follow it so values match the runtime exactly
-        w = codes.astype(np.float32) * s - s * zero[:, blk]
-    return np.ascontiguousarray(w.T, dtype=np.float32)
+        np.multiply(c, s, out=out, dtype=np.float32)
+        np.subtract(out, s * z, out=out)
+    else:  # small integers: exact in float32
+        np.subtract(c, z.astype(np.float32), out=out, dtype=np.float32)
+        np.multiply(out, s, out=out)
+    return out.reshape(q.N, -1)[:, :q.K].T
 
 
 def _expand_block(param: np.ndarray, shape: tuple[int, ...], axis: int, block: int) -> np.ndarray:
