@@ -99,7 +99,16 @@ class OnnxModel(Model):
     def keys(self) -> list[str]:
         return list(self._analysis.entries)
 
+    def close(self) -> None:
+        """Drop the parsed model (its memory); the Model cannot be read afterwards."""
+        self._closed = True
+        self._graph = Graph()
+        self._analysis = Analysis({}, {}, {})
+        self._infos = {}
+
     def _entry(self, name: str) -> Entry:
+        if getattr(self, "_closed", False):
+            raise QFormatError("model is closed", path=self.path, tensor=name)
         e = self._analysis.entries.get(name)
         if e is None:
             raise QFormatError("no such tensor", path=self.path, tensor=name)

@@ -92,6 +92,13 @@ def test_raw_of_plain_tensors_and_refusal_for_quantized() -> None:
             m.raw("fc1.weight_Q4")
 
 
+def test_closed_model_refuses_reads() -> None:
+    with qformat.open(CORPUS / "mlp_fp32.onnx") as m:
+        name = m.keys()[0]
+    with pytest.raises(QFormatError, match="closed"):
+        m.get(name)
+
+
 def test_unknown_tensor_and_options() -> None:
     with qformat.open(CORPUS / "mlp_fp32.onnx") as m:
         with pytest.raises(QFormatError, match="no such tensor"):
