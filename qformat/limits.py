@@ -65,3 +65,5 @@ CODEBOOK_MAX_COUNT = 64
 LEVEL_TABLE_MAX_ENTRIES = 256
 #: Deepest nesting of ONNX subgraphs (If/Loop/Scan bodies) walked by the reader.
 ONNX_MAX_GRAPH_DEPTH = 32
+#: Largest dense element count an ONNX sparse initializer may expand to (1 GiB of float32).
+ONNX_MAX_SPARSE_DENSE_ELEMENTS = 1 << 28

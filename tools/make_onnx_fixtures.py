@@ -1085,6 +1085,36 @@ def make_hostile() -> dict[str, str]:
         [bq, bsc], [helper.make_node("MatMulNBits", ["x", "w_Q4", "w_scales"], ["y"], domain=MS,
                                      K=64, N=4, bits=4, block_size=32)], ms=True),
         "scales [4,3] where 2 blocks exist")
+    # attributes of the wrong type or with sizes no data backs
+    dq = helper.make_node("DequantizeLinear", ["w_quantized", "w_scale"], ["w"])
+    dq.attribute.append(helper.make_attribute("axis", 1.5))
+    put("attr_wrong_type.onnx", _tiny_model([q, s4], [dq]), "DequantizeLinear axis=1.5 (FLOAT)")
+    empty = numpy_helper.from_array(np.zeros((0, 2, 16), np.uint8), "w_Q4")
+    no_scales = numpy_helper.from_array(np.zeros(0, np.float32), "w_scales")
+    put("nbits_omitted_huge.onnx", _tiny_model(
+        [empty, no_scales],
+        [helper.make_node("MatMulNBits", ["x", "w_Q4", "w_scales"], ["y"], domain=MS,
+                          K=1 << 20, N=1 << 20, bits=4, block_size=32)], ms=True),
+        "empty B with K = N = 2**20: listed, but a K x N zero weight (4 TiB) is never made")
+    put("nbits_huge_attrs.onnx", _tiny_model(
+        [empty, no_scales],
+        [helper.make_node("MatMulNBits", ["x", "w_Q4", "w_scales"], ["y"], domain=MS,
+                          K=1 << 40, N=1 << 40, bits=4, block_size=32)], ms=True),
+        "K = N = 2**40: K x N beyond the element cap")
+    sp = helper.make_sparse_tensor(numpy_helper.from_array(np.ones(1, np.float32), "sp"),
+                                   numpy_helper.from_array(np.zeros(1, np.int64), "sp_i"),
+                                   [1 << 20, 1 << 20])
+    g = helper.make_graph([], "g", [], [helper.make_tensor_value_info("sp", 1, None)],
+                          sparse_initializer=[sp])
+    put("sparse_huge.onnx", helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]),
+        "sparse initializer of 2**40 dense elements with one value")
+    w1 = numpy_helper.from_array(np.zeros(4, np.int8), "w1")
+    put("qgemm_scale_rank.onnx", _tiny_model(
+        [w1, numpy_helper.from_array(np.ones(4, np.float32), "ws"),
+         numpy_helper.from_array(np.zeros(4, np.int8), "wz")],
+        [helper.make_node("QGemm", ["a", "as", "az", "w1", "ws", "wz"], ["y"], domain=MS,
+                          transB=0)], ms=True),
+        "QGemm with a 1-D weight and a per-column scale (axis 1 does not exist)")
     # deeply nested subgraphs, serialized by hand (the protobuf library refuses to build them)
     def ld(field_no: int, payload: bytes) -> bytes:  # length-delimited field
         return _varint(field_no << 3 | 2) + _varint(len(payload)) + payload

@@ -83,9 +83,16 @@ class OnnxModel(Model):
         super().__init__(os.fspath(path))
         proto, self.file_size = _parse(self.path)
         self._base_dir = os.path.dirname(os.path.abspath(self.path))
-        self._graph: Graph = build_graph(proto, path=self.path, base_dir=self._base_dir,
-                                         file_size=self.file_size)
-        self._analysis: Analysis = analyse(self._graph, self.path)
+        try:
+            self._graph: Graph = build_graph(proto, path=self.path, base_dir=self._base_dir,
+                                             file_size=self.file_size)
+            self._analysis: Analysis = analyse(self._graph, self.path)
+        except QFormatError as exc:
+            raise exc.with_context(path=self.path) from None
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError,
+                RecursionError) as exc:  # a safety net: every check above should come first
+            raise HeaderError(f"inconsistent ONNX graph: {type(exc).__name__}: {exc}",
+                              path=self.path) from None
         self._infos: dict[str, TensorInfo] = {}
         self.metadata = self._metadata(proto)
         for name, why in sorted(self._analysis.fake_quant.items()):
@@ -121,6 +128,9 @@ class OnnxModel(Model):
                 info = self._infos[name] = self._make_info(self._entry(name))
             except QFormatError as exc:
                 raise exc.with_context(path=self.path, tensor=name) from None
+            except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+                raise HeaderError(f"inconsistent tensor description: {type(exc).__name__}: "
+                                  f"{exc}", path=self.path, tensor=name) from None
         return info
 
     def get(self, name: str) -> np.ndarray:
@@ -129,7 +139,7 @@ class OnnxModel(Model):
             return self._decode(e)
         except QFormatError as exc:
             raise exc.with_context(path=self.path, tensor=name) from None
-        except (ValueError, IndexError, OverflowError, MemoryError) as exc:
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
             raise HeaderError(f"tensor data is inconsistent: {type(exc).__name__}: {exc}",
                               path=self.path, tensor=name) from None
 
@@ -175,9 +185,11 @@ class OnnxModel(Model):
         n = 1
         for d in shape:
             n *= d
-        if n > limits.MAX_ELEMENTS:
-            raise LimitError("sparse tensor has more elements than the cap", path=self.path,
-                             tensor=e.name, field="dims", found=n)
+        if n > limits.ONNX_MAX_SPARSE_DENSE_ELEMENTS:
+            raise LimitError("sparse tensor is too large to densify", path=self.path,
+                             tensor=e.name, field="dims",
+                             expected=f"<= {limits.ONNX_MAX_SPARSE_DENSE_ELEMENTS} elements",
+                             found=n)
         vals = to_float32(values.values(), values.type).reshape(-1)
         idx = indices.values().astype(np.int64)
         if idx.ndim == 2 and idx.shape[1] == len(shape) and len(shape) > 0:
@@ -285,6 +297,8 @@ class OnnxModel(Model):
                     sym = bool(np.all(z.astype(np.int64) == mid))
                 scales = q.scale
             elif isinstance(q, NBits):
+                if q.codes.numel == 0:  # omitted projection: nothing to read, size by attrs
+                    return q.zero is None, None
                 z = dequant.effective_zero_points(q)
                 sym = bool(np.all(z == (1 << (q.bits - 1))))
                 scales = q.scales

@@ -51,6 +51,11 @@ CASES: dict[str, tuple[type[QFormatError], str]] = {
     "nbits_shape_mismatch.onnx": (HeaderError, "B shape does not match"),
     "nbits_bad_bits.onnx": (HeaderError, "bits out of range"),
     "nbits_scales_wrong.onnx": (HeaderError, "scales shape does not match"),
+    "attr_wrong_type.onnx": (HeaderError, "attribute must be an integer"),
+    "nbits_omitted_huge.onnx": (UnsupportedError, "omitted projection"),
+    "nbits_huge_attrs.onnx": (LimitError, "K x N exceeds the element cap"),
+    "sparse_huge.onnx": (LimitError, "too large to densify"),
+    "qgemm_scale_rank.onnx": (HeaderError, "too low rank"),
 }
 
 

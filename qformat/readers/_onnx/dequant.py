@@ -150,8 +150,6 @@ def dequant_nbits(q: NBits) -> np.ndarray:
     returned as its transpose: a Fortran-ordered ``[K, N]`` view, so no 4-byte transpose is
     paid unless the caller asks for C order.
     """
-    if q.codes.numel == 0:  # an omitted projection: the op outputs zeros (or the bias)
-        return np.zeros((q.K, q.N), dtype=np.float32)
     rows, bs = q.k_blocks, q.block_size
     codes = nbits_codes(q, crop=False).reshape(q.N, rows, bs)
     scales = _floats(q.scales).reshape(q.N, rows)

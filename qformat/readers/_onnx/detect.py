@@ -21,7 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import HeaderError, UnsupportedError
+from ... import limits
+from ...errors import HeaderError, LimitError, UnsupportedError
 from .graph import Graph, Node
 from .tensors import StoredTensor
 from .types import OnnxType, onnx_type
@@ -326,8 +327,8 @@ class _Analyser:
                                       field=f"{node.label()} scale", found=list(sd))
                 if rule in ("out", "row", "col", "gemm"):
                     ax = {"out": 0, "row": rank - 2, "col": rank - 1,
-                          "gemm": 0 if node.attr("transB", 0) else 1}[rule]
-                    if ax < 0:
+                          "gemm": 0 if node.int_attr("transB", 0) else 1}[rule]
+                    if not 0 <= ax < rank:
                         raise HeaderError("per-axis scale on a tensor of too low rank", **where,
                                           field="scale", found=list(dims))
                 else:
@@ -367,11 +368,11 @@ class _Analyser:
                               field=f"{node.label()} inputs", found=node.inputs)
         if x in self.g.stored:
             out_type = None
-            od = node.attr("output_dtype")
+            od = node.int_attr("output_dtype")
             if od:
                 out_type = onnx_type(od, path=self.path, tensor=x, field="output_dtype")
-            q = self.affine(node, x, s, z, axis=node.attr("axis", 1),
-                            block_size=node.attr("block_size", 0), rule=None,
+            q = self.affine(node, x, s, z, axis=node.int_attr("axis", 1),
+                            block_size=node.int_attr("block_size", 0), rule=None,
                             round_output=True, out_type=out_type)
             self.absorb(s, z)
             role, ops = self.role_of(node.outputs[0]) if node.outputs else ("other", [])
@@ -398,8 +399,9 @@ class _Analyser:
         if x is None:
             return
         dtype = self.value_type(z)
-        if dtype is None and node.attr("output_dtype"):
-            dtype = onnx_type(node.attr("output_dtype"), path=self.path, field="output_dtype")
+        if dtype is None and node.int_attr("output_dtype"):
+            dtype = onnx_type(node.int_attr("output_dtype"), path=self.path,
+                              field="output_dtype")
         if dtype is None and z is None:
             dtype = onnx_type(2)  # UINT8, the spec's default
         st = self.stored(x)
@@ -559,13 +561,12 @@ class _Analyser:
         if st is None:
             return
         where = self.where(b)
-        try:
-            K, N = int(node.attrs["K"]), int(node.attrs["N"])
-            block = int(node.attrs["block_size"])
-        except KeyError as exc:
+        K, N, block = (node.int_attr(a) for a in ("K", "N", "block_size"))
+        if K is None or N is None or block is None:
             raise HeaderError("MatMulNBits lacks a required attribute", **where,
-                              field=f"{node.label()} attribute", found=str(exc)) from None
-        bits = int(node.attr("bits", 4))
+                              field=f"{node.label()} attribute", expected="K, N, block_size",
+                              found=sorted(node.attrs))
+        bits = node.int_attr("bits", 4)
         if not 1 <= bits <= 8:
             raise HeaderError("MatMulNBits bits out of range", **where, field="bits",
                               expected="2..8", found=bits)
@@ -575,6 +576,9 @@ class _Analyser:
         if K <= 0 or N <= 0:
             raise HeaderError("MatMulNBits K and N must be positive", **where, field="K/N",
                               found=(K, N))
+        if K * N > limits.MAX_ELEMENTS:
+            raise LimitError("MatMulNBits K x N exceeds the element cap", **where,
+                             field="K/N", expected=f"<= {limits.MAX_ELEMENTS}", found=K * N)
         kb = (K + block - 1) // block
         blob = block * bits // 8
         if st.type.name != "UINT8":
@@ -625,9 +629,9 @@ class _Analyser:
             raise HeaderError("MatMulNBits g_idx must be INT32 of length K", **where,
                               field="g_idx", expected=f"INT32 [{K}]",
                               found=f"{g_idx.type.name} {list(g_idx.dims)}")
-        acc = node.attr("accuracy_level")
+        acc = node.int_attr("accuracy_level")
         q = NBits(st, scales, zero, g_idx, K, N, bits, block, kb,
-                  None if acc is None else int(acc), int(node.attr("weight_prepacked", 0)))
+                  acc, node.int_attr("weight_prepacked", 0))
         self.absorb(s_name, z_name, g_name)
         ev = [node.label(), f"K={K} N={N} bits={bits} block_size={block}",
               f"scales {s_name} {list(scales.dims)} {scales.type.name}"]
@@ -637,7 +641,11 @@ class _Analyser:
         if q.prepacked:
             unsupported = f"B is prepacked for an execution provider (weight_prepacked=" \
                           f"{q.prepacked})"
-        notes = {"omitted": True} if st.numel == 0 else {}
+        notes = {}
+        if st.numel == 0:  # K and N come from attributes only: never allocate from them
+            notes["omitted_projection"] = True
+            unsupported = unsupported or ("B is empty (an omitted projection: the op outputs "
+                                          "only its bias)")
         self.add_entry(Entry(b, st, (K, N), "onnx-matmulnbits", "weight", q, [node.qual],
                              node.qual, ev, unsupported, notes=notes))
 
@@ -657,7 +665,7 @@ class _Analyser:
         if rank < 1:
             raise HeaderError("GatherBlockQuantized data must have rank >= 1", **where,
                               field="data", found=list(st.dims))
-        bits_attr = int(node.attr("bits", 4))
+        bits_attr = node.int_attr("bits", 4)
         if t.name == "UINT8":
             if bits_attr not in (2, 4, 8):
                 raise HeaderError("GatherBlockQuantized uint8 bits must be 2, 4 or 8", **where,
@@ -670,14 +678,14 @@ class _Analyser:
                 raise HeaderError("GatherBlockQuantized int4/uint4 requires bits=4", **where,
                                   field="bits", found=bits_attr)
             bits, comps = 4, 1
-        gax = _norm_axis(int(node.attr("gather_axis", 0)), rank, where=where,
+        gax = _norm_axis(node.int_attr("gather_axis", 0), rank, where=where,
                          field_name="gather_axis")
-        qax = _norm_axis(int(node.attr("quantize_axis", 1)), rank, where=where,
+        qax = _norm_axis(node.int_attr("quantize_axis", 1), rank, where=where,
                          field_name="quantize_axis")
         if t.name == "UINT8" and (gax != 0 or qax != rank - 1 or gax == qax):
             raise HeaderError("GatherBlockQuantized uint8 needs gather_axis 0 and quantize_axis"
                               " last", **where, field="quantize_axis", found=(gax, qax))
-        block_attr = int(node.attr("block_size", 128))
+        block_attr = node.int_attr("block_size", 128)
         shape = list(st.dims)
         shape[-1] *= comps if t.name == "UINT8" else 1
         dq = shape[qax]

@@ -45,6 +45,14 @@ class Node:
     def attr(self, name: str, default: Any = None) -> Any:
         return self.attrs.get(name, default)
 
+    def int_attr(self, name: str, default: int | None = None) -> int | None:
+        """An INT attribute; HeaderError if it has another type (a float axis, a string K)."""
+        value = self.attrs.get(name, default)
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise HeaderError("attribute must be an integer", field=f"{self.label()} attribute "
+                          f"{name}", found=value)
+
     def label(self) -> str:
         return f"{self.qual} {self.name!r}" if self.name else self.qual
 
