@@ -318,17 +318,22 @@ class OnnxModel(Model):
 
     # -- model level ---------------------------------------------------------------------------
     def _metadata(self, proto: Any) -> dict[str, Any]:
+        def s(value: Any) -> str:
+            # invalid UTF-8 in a free-text field is shown escaped, not refused
+            return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) \
+                else value
+
         meta: dict[str, Any] = {
             "ir_version": int(proto.ir_version),
-            "producer_name": proto.producer_name,
-            "producer_version": proto.producer_version,
-            "domain": proto.domain,
+            "producer_name": s(proto.producer_name),
+            "producer_version": s(proto.producer_version),
+            "domain": s(proto.domain),
             "model_version": int(proto.model_version),
-            "doc_string": proto.doc_string,
-            "graph_name": proto.graph.name,
-            "opset_import": {("ai.onnx" if o.domain in ("", "ai.onnx") else o.domain):
+            "doc_string": s(proto.doc_string),
+            "graph_name": s(proto.graph.name),
+            "opset_import": {("ai.onnx" if o.domain in ("", "ai.onnx") else s(o.domain)):
                              int(o.version) for o in proto.opset_import},
-            "metadata_props": {p.key: p.value for p in proto.metadata_props},
+            "metadata_props": {s(p.key): s(p.value) for p in proto.metadata_props},
             "op_counts": dict(sorted(self._graph.op_counts.items())),
         }
         ext = sorted({"/".join(st.external.parts) for st in self._graph.stored.values()

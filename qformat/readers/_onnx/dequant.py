@@ -70,6 +70,7 @@ def _all_zero(zero: StoredTensor) -> bool:
     return not z.size or not z.any()
 
 
+@np.errstate(over="ignore", invalid="ignore")  # inf/NaN scales give inf/NaN, as the op would
 def dequant_affine(q: Affine) -> np.ndarray:
     """DequantizeLinear / QOperator / dynamic weights (and implicit-scale int32 biases)."""
     dims = q.codes.dims
@@ -143,6 +144,7 @@ def block_index(q: NBits) -> np.ndarray:
     return g
 
 
+@np.errstate(over="ignore", invalid="ignore")
 def dequant_nbits(q: NBits) -> np.ndarray:
     """MatMulNBits weight as float32 ``[K, N]`` (the MatMul ``B`` it replaced).
 
@@ -202,6 +204,7 @@ def gather_zero_points(q: GatherBQ) -> np.ndarray | None:
     return z.astype(np.int16)
 
 
+@np.errstate(over="ignore", invalid="ignore")
 def dequant_gather(q: GatherBQ) -> np.ndarray:
     """The whole GatherBlockQuantized table, dequantized, in the data's logical shape."""
     codes = gather_codes(q)

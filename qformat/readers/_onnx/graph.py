@@ -77,6 +77,18 @@ class Graph:
         return t if t is not None and t.type.kind == "float" else None
 
 
+def text(value: Any, *, field: str, path: str | None = None) -> str:
+    """A protobuf string field; the Python protobuf runtime returns bytes for invalid UTF-8."""
+    if isinstance(value, bytes):
+        raise HeaderError("string field is not valid UTF-8", path=path, field=field,
+                          found=value[:64])
+    return value
+
+
+def _texts(values: Any, *, field: str, path: str) -> list[str]:
+    return [text(v, field=field, path=path) for v in values]
+
+
 def _attr_value(attr: Any) -> Any:
     """AttributeProto -> Python value; subgraphs are kept as protos (walked separately)."""
     from onnx import AttributeProto
@@ -128,10 +140,11 @@ def build_graph(model: Any, *, path: str, base_dir: str, file_size: int) -> Grap
 
     def note_types(values: Any) -> None:
         for vi in values:
+            name = text(vi.name, field="value_info.name", path=path)
             tt = vi.type
             if tt.HasField("tensor_type") and tt.tensor_type.elem_type:
                 try:
-                    g.value_types[vi.name] = onnx_type(tt.tensor_type.elem_type)
+                    g.value_types[name] = onnx_type(tt.tensor_type.elem_type)
                 except Exception:
                     pass
 
@@ -140,9 +153,10 @@ def build_graph(model: Any, *, path: str, base_dir: str, file_size: int) -> Grap
             raise LimitError("subgraphs are nested too deeply", path=path, field="graph",
                              expected=f"<= {limits.ONNX_MAX_GRAPH_DEPTH}", found=depth)
         for init in graph.initializer:
-            add_stored(init, init.name, "initializer")
+            add_stored(init, text(init.name, field="initializer.name", path=path),
+                       "initializer")
         for sp in graph.sparse_initializer:
-            name = sp.values.name
+            name = text(sp.values.name, field="sparse_initializer.values.name", path=path)
             if name in g.stored or name in g.sparse:
                 raise HeaderError("duplicate tensor name", path=path, tensor=name,
                                   field="sparse_initializer.values.name", found=name)
@@ -151,18 +165,24 @@ def build_graph(model: Any, *, path: str, base_dir: str, file_size: int) -> Grap
         note_types(graph.output)
         note_types(graph.value_info)
         if depth == 0:
-            g.graph_inputs.update(v.name for v in graph.input)
-            g.graph_outputs.update(v.name for v in graph.output)
+            g.graph_inputs.update(_texts((v.name for v in graph.input), field="input.name",
+                                         path=path))
+            g.graph_outputs.update(_texts((v.name for v in graph.output),
+                                          field="output.name", path=path))
         for proto in graph.node:
-            domain = "ai.onnx" if proto.domain in _DEFAULT_DOMAINS else proto.domain
+            raw_domain = text(proto.domain, field="node.domain", path=path)
+            domain = "ai.onnx" if raw_domain in _DEFAULT_DOMAINS else raw_domain
+            node_name = text(proto.name, field="node.name", path=path)
             attrs: dict[str, Any] = {}
             for a in proto.attribute:
-                if a.name in attrs:
+                aname = text(a.name, field=f"node {node_name!r} attribute", path=path)
+                if aname in attrs:
                     raise HeaderError("duplicate node attribute", path=path,
-                                      field=f"node {proto.name!r} attribute", found=a.name)
-                attrs[a.name] = _attr_value(a)
-            node = Node(proto.op_type, domain, proto.name, list(proto.input),
-                        list(proto.output), attrs)
+                                      field=f"node {node_name!r} attribute", found=aname)
+                attrs[aname] = _attr_value(a)
+            node = Node(text(proto.op_type, field="node.op_type", path=path), domain,
+                        node_name, _texts(proto.input, field="node.input", path=path),
+                        _texts(proto.output, field="node.output", path=path), attrs)
             g.nodes.append(node)
             g.op_counts[node.qual] += 1
             for i, name in enumerate(node.inputs):

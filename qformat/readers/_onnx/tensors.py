@@ -150,6 +150,13 @@ class StoredTensor:
         return codes.reshape(self.dims)
 
 
+def _utf8(value: str | bytes, path: str, name: str) -> str:
+    if isinstance(value, bytes):  # the protobuf runtime returns bytes for invalid UTF-8
+        raise HeaderError("external_data entry is not valid UTF-8", path=path, tensor=name,
+                          field="external_data", found=value[:64])
+    return value
+
+
 def _check_dims(dims: list[int], *, path: str, name: str) -> tuple[int, ...]:
     if len(dims) > limits.MAX_NDIM:
         raise LimitError("tensor has too many dimensions", path=path, tensor=name,
@@ -200,7 +207,8 @@ def stored_from_proto(proto: Any, *, name: str, origin: str, path: str, base_dir
         if t.kind == "string":
             raise UnsupportedError("external STRING tensors are not supported", path=path,
                                    tensor=name, field="data_type")
-        entries = [(e.key, e.value) for e in proto.external_data]
+        entries = [(_utf8(e.key, path, name), _utf8(e.value, path, name))
+                   for e in proto.external_data]
         external = parse_external(entries, nbytes, path=path, tensor=name)
     elif proto.data_location != 0:
         raise HeaderError("unknown data_location", path=path, tensor=name,
