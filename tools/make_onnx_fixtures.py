@@ -1115,6 +1115,12 @@ def make_hostile() -> dict[str, str]:
         [helper.make_node("QGemm", ["a", "as", "az", "w1", "ws", "wz"], ["y"], domain=MS,
                           transB=0)], ms=True),
         "QGemm with a 1-D weight and a per-column scale (axis 1 does not exist)")
+    named = bytearray(_tiny_model([numpy_helper.from_array(np.zeros(4, np.float32),
+                                                           "wZZ")]).SerializeToString())
+    while b"wZZ" in named:  # the initializer and the graph output name
+        i = named.index(b"wZZ")
+        named[i + 1:i + 3] = b"\xff\xfe"
+    put("invalid_utf8_name.onnx", bytes(named), "tensor name that is not valid UTF-8")
     # deeply nested subgraphs, serialized by hand (the protobuf library refuses to build them)
     def ld(field_no: int, payload: bytes) -> bytes:  # length-delimited field
         return _varint(field_no << 3 | 2) + _varint(len(payload)) + payload

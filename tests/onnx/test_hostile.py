@@ -56,6 +56,7 @@ CASES: dict[str, tuple[type[QFormatError], str]] = {
     "nbits_huge_attrs.onnx": (LimitError, "K x N exceeds the element cap"),
     "sparse_huge.onnx": (LimitError, "too large to densify"),
     "qgemm_scale_rank.onnx": (HeaderError, "too low rank"),
+    "invalid_utf8_name.onnx": (HeaderError, "not valid UTF-8"),
 }
 
 
