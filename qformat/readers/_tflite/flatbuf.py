@@ -91,7 +91,9 @@ class FlatBuffer:
             if found != identifier:
                 raise self.fail("wrong file identifier", "file_identifier",
                                 expected=identifier, found=found)
-        return self.table_at(self.u32(0, "root"), "root", 0)
+        table = self.table_at(self.u32(0, "root"), "root", 0)
+        table.where = ""  # children are named from the root: "subgraphs[0].tensors[3]"
+        return table
 
     def table_at(self, pos: int, where: str, depth: int) -> Table:
         self.tables_visited += 1
@@ -127,6 +129,10 @@ class Table:
         self.fb, self.pos, self.vtable = fb, pos, vtable
         self.vt_len, self.table_len, self.where, self.depth = vt_len, table_len, where, depth
 
+    def path(self, name: str) -> str:
+        """The field path of child ``name`` (``subgraphs[0].tensors[3].name``)."""
+        return f"{self.where}.{name}" if self.where else name
+
     def _field(self, field_id: int, nbytes: int, name: str) -> int:
         """Absolute position of a present field (0 if absent), checked inside the table."""
         slot = 4 + 2 * field_id
@@ -136,7 +142,7 @@ class Table:
         if off == 0:
             return 0
         if off + nbytes > self.table_len:
-            raise self.fb.fail("field lies outside its table", f"{self.where}.{name}",
+            raise self.fb.fail("field lies outside its table", self.path(name),
                                expected=f"<= {self.table_len}", found=off + nbytes)
         return self.pos + off
 
@@ -158,14 +164,14 @@ class Table:
         if not p:
             return 0
         target = p + _U32.unpack_from(self.fb.data, p)[0]
-        self.fb.need(target, 4, f"{self.where}.{name}")
+        self.fb.need(target, 4, self.path(name))
         return target
 
     def table(self, field_id: int, name: str) -> Table | None:
         target = self._target(field_id, name)
         if not target:
             return None
-        return self.fb.table_at(target, f"{self.where}.{name}", self.depth + 1)
+        return self.fb.table_at(target, self.path(name), self.depth + 1)
 
     def _vector(self, field_id: int, elem_size: int, name: str) -> tuple[int, int] | None:
         """(start of the elements, element count) of a vector field, checked in bounds."""
@@ -176,7 +182,7 @@ class Table:
         start = target + 4
         if count * elem_size > self.fb.size - start:
             raise self.fb.fail("vector length past the end of the buffer",
-                               f"{self.where}.{name}",
+                               self.path(name),
                                expected=f"<= {(self.fb.size - start) // max(elem_size, 1)} "
                                         "elements", found=count)
         return start, count
@@ -210,7 +216,7 @@ class Table:
         if vec is None:
             return None
         start, count = vec
-        where = f"{self.where}.{name}"
+        where = self.path(name)
         self.fb.need(start, count + 1, where)
         if self.fb.data[start + count] != 0:
             raise self.fb.fail("string is not NUL-terminated", where)
@@ -226,5 +232,5 @@ class Table:
         for i in range(count):
             p = start + 4 * i
             target = p + _U32.unpack_from(self.fb.data, p)[0]
-            out.append(self.fb.table_at(target, f"{self.where}.{name}[{i}]", self.depth + 1))
+            out.append(self.fb.table_at(target, f"{self.path(name)}[{i}]", self.depth + 1))
         return out
