@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import FIXTURES, SHARED
+from ..conftest import FIXTURES, SHARED
 
 TFLITE = FIXTURES / "foreign" / "tflite"
 HOSTILE = FIXTURES / "hostile" / "tflite"
