@@ -599,7 +599,8 @@ def make_synthetic() -> None:
     b.io([x], [y2])
     exp4 = codes4.astype(np.float32) * sc4[None, :]
     exp2 = (codes2.astype(np.int64) + 1).astype(np.float32) * np.float32(0.5)
-    save("int4_axis1_int2_asym", b, "tflite/dynamic-range-int4",
+    # label: the weight type holding most elements (INT2: 18 of 33)
+    save("int4_axis1_int2_asym", b, "tflite/dynamic-range-int2",
          {"w_int4_axis1": {"sha256": sha(exp4), "dtype": "I4", "group_size": -1,
                            "symmetric": True, "quantized_dimension": 1},
           "w_int2": {"sha256": sha(exp2), "dtype": "I2", "group_size": None,
@@ -681,7 +682,7 @@ def make_synthetic() -> None:
          {"w": {"sha256": sha(exp_w), "symmetric": False},
           "b": {"sha256": sha(exp_b)},
           "w#s1t0": {"sha256": sha(w_again)},
-          "strings#s1t1": {"unsupported": True}},
+          "strings": {"unsupported": True}},
          "uint8 activations and weights (TF1-style), INT32 bias, a second subgraph reusing "
          "the name 'w', a STRING constant")
 
