@@ -361,9 +361,9 @@ def offset_fields(data: bytes) -> list[dict]:
 
 # --------------------------------------------------------------------------------------------
 def make_foreign() -> None:
-    import tensorflow as tf
-    import ai_edge_quantizer
     import ai_edge_litert
+    import ai_edge_quantizer
+    import tensorflow as tf
 
     OUT.mkdir(parents=True, exist_ok=True)
     tfv = f"tensorflow {tf.__version__}"
@@ -410,11 +410,12 @@ def make_foreign() -> None:
          convert(model, optimizations=[Opt.DEFAULT], representative_dataset=True),
          conv_tool, {"optimizations": ["DEFAULT"], "representative_dataset": "16 x N(0,1)"},
          "tflite/full-int8")
+    int16x8 = "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
     save("mlp_int16x8",
          convert(model, optimizations=[Opt.DEFAULT], representative_dataset=True,
-                 supported_ops=[Ops.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]),
+                 supported_ops=[getattr(Ops, int16x8)]),
          conv_tool, {"optimizations": ["DEFAULT"], "representative_dataset": "16 x N(0,1)",
-                     "supported_ops": ["EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"]},
+                     "supported_ops": [int16x8]},
          "tflite/int16x8")
     try:
         save("qat_int4_per_tensor", qat_int4_model(),

@@ -144,7 +144,9 @@ class TFLiteModel(Model):
                     self._check_activation(t)
                     self._activations.append(t)
                     continue
-                key = t.name if t.name and t.name not in used else f"{t.name}#s{t.subgraph}t{t.index}"
+                key = t.name
+                if not key or key in used:
+                    key = f"{t.name}#s{t.subgraph}t{t.index}"
                 used.add(key)
                 c = self._plan_const(key, t, buf, sg.tensors)
                 c.consumers, c.role, c.via_dequantize_only = self._role(t.index, consumers)

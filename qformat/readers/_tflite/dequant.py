@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["blockwise_dequantize", "affine_dequantize", "unpack_codes"]
+__all__ = ["affine_dequantize", "blockwise_dequantize", "unpack_codes"]
 
 
 def unpack_codes(raw: bytes, bits: int, signed: bool, count: int) -> np.ndarray:
