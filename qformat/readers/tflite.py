@@ -369,7 +369,7 @@ class TFLiteModel(Model):
             c.symmetric = True
         else:
             zbuf = self._model.buffers[zt.buffer]
-            zp = self._param_codes(zt)
+            zp = self._codes(zt)
             self._check_zero_points(t, zp.astype(np.int64).ravel(),
                                     "quantization.details.zero_points")
             c.symmetric = bool(np.all(zp == 0))
@@ -475,16 +475,17 @@ class TFLiteModel(Model):
         """The stored elements of a dense constant tensor, unpacked, in its shape."""
         et = t.etype
         buf = self._model.buffers[t.buffer]
-        raw = self._bytes(buf.start, buf.length)
+        if self._mm is None:
+            raise QFormatError("model is closed", path=self.path)
         n = _numel(t.shape)
+        # a read-only view of the mapped file (bounds checked at open); callers derive new
+        # arrays from it and never return it
+        raw = np.frombuffer(self._mm, dtype=np.uint8, count=buf.length, offset=buf.start)
         if et.bits is not None and et.bits < 8:
             codes = unpack_codes(raw, et.bits, et.kind == "int", n)
         else:
-            codes = np.frombuffer(raw, dtype=et.storage)
+            codes = raw.view(et.storage)
         return codes.reshape(t.shape)
-
-    def _param_codes(self, t: TfTensor) -> np.ndarray:
-        return self._codes(t)
 
     def _floats(self, t: TfTensor, values: np.ndarray) -> np.ndarray:
         if t.type_name == "BFLOAT16":
@@ -573,7 +574,10 @@ class TFLiteModel(Model):
     def close(self) -> None:
         mm, self._mm = self._mm, None
         if mm is not None:
-            mm.close()
+            try:
+                mm.close()
+            except BufferError:  # a view is still alive (e.g. held by a traceback): let the
+                pass  # garbage collector unmap it once the view goes
 
 
 def read_tflite(path: str | os.PathLike[str], **options: Any) -> TFLiteModel:

@@ -214,14 +214,16 @@ def test_sniffing_not_extension_decides(tmp_path: Path) -> None:
 
 
 def test_closed_model_refuses_reads_and_arrays_outlive_it() -> None:
-    m = read_tflite(TFLITE / "mlp_fp16.tflite")
-    name = m.keys()[0]
-    values = m.get(name)
-    m.close()
-    assert values.sum() == values.sum()  # still valid after close (a copy, not a view)
-    with pytest.raises(qformat.QFormatError, match="closed"):
-        m.get(name)
-    m.close()  # idempotent
+    for name in ("mlp_fp32.tflite", "mlp_fp16.tflite", "aeq_dynamic_wi4c.tflite"):
+        m = read_tflite(TFLITE / name)
+        arrays = {k: m.get(k) for k in m.keys()}
+        m.close()
+        for k, a in arrays.items():
+            assert a.flags.writeable and a.flags.c_contiguous, k  # a copy, not a file view
+            a += 1  # still valid after the file is unmapped
+        with pytest.raises(qformat.QFormatError, match="closed"):
+            m.get(next(iter(arrays)))
+        m.close()  # idempotent
 
 
 def test_unknown_option_is_refused() -> None:

@@ -21,9 +21,9 @@ __all__ = ["affine_dequantize", "blockwise_dequantize", "unpack_codes"]
 _EXACT_IN_F32 = 1 << 23
 
 
-def unpack_codes(raw: bytes, bits: int, signed: bool, count: int) -> np.ndarray:
+def unpack_codes(raw: bytes | np.ndarray, bits: int, signed: bool, count: int) -> np.ndarray:
     """``count`` sub-byte codes packed LSB-first in ``raw`` -> int8 (signed) or uint8 array."""
-    packed = np.frombuffer(raw, dtype=np.uint8)
+    packed = np.frombuffer(raw, dtype=np.uint8) if isinstance(raw, bytes) else raw
     per_byte = 8 // bits
     out = np.empty(packed.size * per_byte, dtype=np.int8 if signed else np.uint8)
     for k in range(per_byte):
