@@ -687,7 +687,33 @@ def make_synthetic() -> None:
          "uint8 activations and weights (TF1-style), INT32 bias, a second subgraph reusing "
          "the name 'w', a STRING constant")
 
-    # 6. tensors qformat lists but cannot decode: multi-axis, sparse, external buffer
+    # 6. two subgraphs (prefill/decode style) sharing one quantized weight buffer
+    b = Builder()
+    wcodes = rng.integers(-127, 128, size=(8, 16)).astype(np.int8)
+    wscale = rng.uniform(0.01, 0.02, 8).astype(np.float32)
+    shared = None
+    for sgname in (b"prefill", b"decode"):
+        if shared is not None:
+            b.new_subgraph(sgname)
+        else:
+            b.sg.name = sgname
+        x = b.tensor("x", [1, 16], TT.FLOAT32)
+        w = b.tensor("w_shared", [8, 16], TT.INT8,
+                     wcodes.tobytes() if shared is None else None,
+                     b.quant(wscale, np.zeros(8)))
+        if shared is None:
+            shared = b.sg.tensors[w].buffer
+        else:
+            b.sg.tensors[w].buffer = shared
+        y = b.fc(x, w, -1, [1, 8])
+        b.io([x], [y])
+    exp_w = wcodes.astype(np.float32) * wscale[:, None]
+    save("shared_weight_two_subgraphs", b, "tflite/dynamic-range-int8",
+         {"w_shared": {"sha256": sha(exp_w), "group_size": -1, "symmetric": True}},
+         "two subgraphs whose tensors 'w_shared' use the same buffer and parameters: one "
+         "constant, listed once", keys=["w_shared"])
+
+    # 7. tensors qformat lists but cannot decode: multi-axis, sparse, external buffer
     b = Builder()
     x = mlp_io(b, 4)
     ms = b.tensor("ma_scales", [2, 4], TT.FLOAT32, np.ones((2, 4), np.float32).tobytes())

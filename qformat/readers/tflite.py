@@ -64,8 +64,6 @@ ROLE_SLOTS: dict[str, dict[int, str]] = {
     "EMBEDDING_LOOKUP": {1: "weight"},
     "GATHER": {0: "weight"},
 }
-#: Largest metadata buffer decoded for display (longer ones are shown by size only).
-MAX_METADATA_BYTES = 1 << 20
 
 
 def _numel(shape: tuple[int, ...]) -> int:
@@ -134,6 +132,7 @@ class TFLiteModel(Model):
 
     def _plan(self) -> None:
         used: set[str] = set()
+        seen: dict[tuple[Any, ...], _Const] = {}
         for sg in self._model.subgraphs:
             consumers = self._consumers(sg.operators, len(sg.tensors))
             blockwise_scales: dict[int, TfTensor] = {}
@@ -144,11 +143,21 @@ class TFLiteModel(Model):
                     self._check_activation(t)
                     self._activations.append(t)
                     continue
+                ident = self._identity(t)
+                first = seen.get(ident) if ident is not None else None
+                if first is not None:  # the same constant again (subgraphs share weights)
+                    first.extra["alias_count"] = first.extra.get("alias_count", 0) + 1
+                    aliases = first.extra.setdefault("aliases", [])
+                    if len(aliases) < 8:
+                        aliases.append(f"s{t.subgraph}t{t.index}")
+                    continue
                 key = t.name
                 if not key or key in used:
                     key = f"{t.name}#s{t.subgraph}t{t.index}"
                 used.add(key)
                 c = self._plan_const(key, t, buf, sg.tensors)
+                if ident is not None:
+                    seen[ident] = c
                 c.consumers, c.role, c.via_dequantize_only = self._role(t.index, consumers)
                 if c.scale_tensor is not None:
                     blockwise_scales[c.scale_tensor.index] = t
@@ -169,6 +178,19 @@ class TFLiteModel(Model):
         if dup:
             self.warnings.append(f"{len(dup)} tensor name(s) repeat; later ones are listed as "
                                  f"'<name>#s<subgraph>t<index>' (first: {dup[0]!r})")
+
+    @staticmethod
+    def _identity(t: TfTensor) -> tuple[Any, ...] | None:
+        """What makes two tensor entries the same constant: name, buffer, type, shape and
+        affine parameters (blockwise ones refer to tensors of their own subgraph: never
+        merged)."""
+        q = t.quant
+        if q is not None and q.details_type:
+            return None
+        params = None if q is None else (
+            None if q.scale is None else q.scale.tobytes(),
+            None if q.zero_point is None else q.zero_point.tobytes(), q.quantized_dimension)
+        return (t.name, t.buffer, t.type_code, t.shape, t.sparse, t.external_buffer, params)
 
     def _consumers(self, operators: list[TfOperator], n: int) -> list[list[tuple[TfOperator, int]]]:
         table: list[list[tuple[TfOperator, int]]] = [[] for _ in range(n)]
@@ -433,7 +455,7 @@ class TFLiteModel(Model):
         self._conversion: dict[str, Any] | None = None
         for name, index in m.metadata:
             buf = m.buffers[index]
-            if buf.length > MAX_METADATA_BYTES:
+            if buf.length > limits.TFLITE_MAX_METADATA_BYTES:
                 entries[name] = f"<{buf.length} bytes>"
                 continue
             raw = self._bytes(buf.start, buf.length)

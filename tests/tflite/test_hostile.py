@@ -62,10 +62,13 @@ def test_hostile_files_through_the_public_entry_point() -> None:
 
 def test_aliased_tables_are_bounded_under_the_default_cap() -> None:
     with read_tflite(HOSTILE / "aliased_tables.tflite") as m:
-        assert len(m.keys()) == 60 * 60  # every alias listed once, with a distinct key
-        assert any("repeat" in w for w in m.warnings)
+        # 3600 entries of one tensor table are one constant, listed once
+        assert m.keys() == ["w"]
+        info = m.info("w")
+        assert info.extra["alias_count"] == 60 * 60 - 1 and len(info.extra["aliases"]) == 8
 
 
+@pytest.mark.foreign
 def test_every_truncation_of_a_real_file_is_a_header_error(tmp_path: Path) -> None:
     src = (TFLITE / "aeq_blockwise_wi2b32.tflite").read_bytes()
     path = tmp_path / "cut.tflite"
@@ -75,6 +78,7 @@ def test_every_truncation_of_a_real_file_is_a_header_error(tmp_path: Path) -> No
             exercise(path)
 
 
+@pytest.mark.foreign
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     source=st.sampled_from(["aeq_blockwise_wi4b32", "mlp_full_int8_uint8_io",

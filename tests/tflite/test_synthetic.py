@@ -11,6 +11,8 @@ from qformat.readers.tflite import read_tflite
 
 from .conftest import SYNTHETIC, TFLITE, sha256_f32
 
+pytestmark = pytest.mark.foreign  # built with LiteRT's schema classes and ai-edge-quantizer
+
 FILES = {f["file"]: f for f in SYNTHETIC["files"]}
 
 
@@ -19,6 +21,8 @@ def test_synthetic_file(name: str) -> None:
     entry = FILES[name]
     with read_tflite(TFLITE / name) as m:
         assert m.quantization()["label"] == entry["label"]
+        if "keys" in entry:
+            assert m.keys() == entry["keys"]
         for key, exp in entry["tensors"].items():
             info = m.info(key)
             for fact in ("dtype", "bits", "group_size", "symmetric", "method"):
@@ -80,3 +84,10 @@ def test_string_constant_is_listed_but_has_no_float_value() -> None:
         assert info.dtype == "STRING" and info.method == "none" and info.bits is None
         with pytest.raises(qformat.UnsupportedError, match="STRING"):
             m.get("strings")
+
+
+def test_weight_shared_by_subgraphs_is_listed_once() -> None:
+    with read_tflite(TFLITE / "synthetic/shared_weight_two_subgraphs.tflite") as m:
+        info = m.info("w_shared")
+        assert info.extra["alias_count"] == 1 and info.extra["aliases"] == ["s1t1"]
+        assert len(m.activations()) == 4  # x and y of each subgraph
