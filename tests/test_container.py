@@ -23,6 +23,7 @@ from .conftest import FIXTURES
 RAW_DTYPES = {
     "F32": np.float32, "F16": np.float16, "I8": np.int8, "U8": np.uint8, "I16": np.int16,
     "I32": np.int32, "F64": np.float64, "I64": np.int64, "U16": np.uint16, "U32": np.uint32,
+    "BOOL": np.bool_, "U64": np.uint64,
 }
 GOLDEN = FIXTURES / "golden" / "v1.0"
 
@@ -262,3 +263,44 @@ def test_twenty_thousand_tensor_header_lists(tmp_path: Path) -> None:
         assert len(m.keys()) == 20_000
         assert m.info("layer.19999.weight").shape == (2,)
         np.testing.assert_array_equal(m.get("layer.12345.weight"), [45, 45])
+
+
+class _CountingFile:
+    """A file-like object that records each read, like HTTP range requests would."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos, self.reads = data, 0, []
+
+    def seek(self, pos: int) -> None:
+        self.pos = pos
+
+    def read(self, n: int) -> bytes:
+        self.reads.append((self.pos, n))
+        out = self.data[self.pos:self.pos + n]
+        self.pos += len(out)
+        return out
+
+
+def test_header_is_readable_with_two_range_reads() -> None:
+    from qformat.container.reader import read_header
+
+    data = (GOLDEN / "raw-dtypes.qf").read_bytes()
+    f = _CountingFile(data)
+    pre, header = read_header(f, len(data))
+    assert f.reads == [(0, spec.PREAMBLE_SIZE), (spec.PREAMBLE_SIZE, pre.header_length)]
+    assert [t.name for t in header.tensors][:2] == ["f32", "f16"]
+
+
+def test_writer_memory_is_bounded_by_one_tensor(tmp_path: Path) -> None:
+    import tracemalloc
+
+    tensor_bytes = 1 << 20
+    tracemalloc.start()
+    try:
+        with qformat.writer(tmp_path / "stream.qf") as w:
+            for i in range(40):  # 40 MiB written in total
+                w.add(f"t{i}", np.full(tensor_bytes // 4, i, dtype=np.float32))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * tensor_bytes, f"peak {peak} bytes while streaming 1 MiB tensors"
