@@ -85,6 +85,7 @@ def test_corpus_file_matches_its_manifest(name: str) -> None:
     with qformat.open(CORPUS_DIR / name) as m:
         q = m.quantization()
         assert q["label"] == entry["label"]
+        assert q["label_detail"] == entry["label_detail"]
         assert q["activations"]["inputs"] == entry["file_facts"]["input_types"]
         assert q["activations"]["outputs"] == entry["file_facts"]["output_types"]
         index = by_index(m)
@@ -111,6 +112,19 @@ def test_corpus_file_matches_its_manifest(name: str) -> None:
         assert len(quantized) == exp["quantized_weight_tensor_count"]
         assert sum(w.dtype == "F16" for w in weights) == exp["float16_weight_tensor_count"]
         assert sum(w.dtype == "F32" for w in weights) == exp["float32_weight_tensor_count"]
+
+
+@pytest.mark.parametrize(("name", "detail"), [
+    ("mlp_dynamic_int8_per_tensor.tflite", "tflite/dynamic-range-int8-per-tensor"),
+    ("mlp_full_int8_uint8_io.tflite", "tflite/full-int8-uint8-io"),
+    ("mlp_full_int8_float_io.tflite", "tflite/full-int8-float-io"),
+    ("aeq_static_wi8_ai8.tflite", "tflite/full-int8"),
+    ("qat_int4_per_tensor.tflite", "tflite/full-int8-per-tensor-w4-float-io"),
+    ("aeq_blockwise_wi4b32.tflite", "tflite/blockwise-int4-b32"),
+])
+def test_label_detail(name: str, detail: str) -> None:
+    with qformat.open(TFLITE / name) as m:
+        assert m.quantization()["label_detail"] == detail
 
 
 def test_conversion_metadata_is_evidence_not_the_decider() -> None:

@@ -13,6 +13,10 @@ Order of the rules (first match wins):
 3. FLOAT16 constants: ``tflite/fp16``; BFLOAT16 constants: ``tflite/bf16``;
 4. otherwise ``fp32``.
 
+``label_detail`` adds what the label leaves out: ``-per-tensor`` weights, the I/O type of
+full-integer models other than int8 (``-uint8-io``, ``-float-io``), non-8-bit weights of
+full-integer models (``-w4``), the block size of blockwise ones (``-b32``).
+
 ``CONVERSION_METADATA`` is reported as evidence and compared with the result, but never decides
 it: ai-edge-quantizer copies the source model's metadata unchanged.
 """
@@ -23,6 +27,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ...model import bits_per_weight
+from .schema import TYPES
 
 if TYPE_CHECKING:
     from ..tflite import TFLiteModel
@@ -150,11 +155,29 @@ def decide_label(model: TFLiteModel) -> dict[str, Any]:
                    "(tools such as ai-edge-quantizer copy it unchanged)")
         evidence.append(f"CONVERSION_METADATA modes [{', '.join(modes)}] {verdict}")
 
+    detail = label
+    if weights and all(c.extra.get("granularity") == "per-tensor" for c in weights):
+        detail += "-per-tensor"
+    if label.startswith("tflite/full-"):
+        if weights and _majority_type(weights) not in ("INT8", "UINT8"):
+            detail += f"-w{TYPES[_majority_type(weights)].bits}"
+        io = set(io_in) | set(io_out)
+        if io == {"UINT8"} and label == "tflite/full-int8":
+            detail += "-uint8-io"
+        elif io == {"FLOAT32"}:
+            detail += "-float-io"
+        elif len(io) > 1:
+            detail += "-mixed-io"
+    if label.startswith("tflite/blockwise-"):
+        sizes = sorted({c.group_size for c in weights if c.method == "tflite-blockwise"})
+        detail += "-b" + "/".join(map(str, sizes))
+
     counted = [c for c in consts if c.role != "blockwise-params"]
     act_types = Counter(t.type_name for t in acts)
     return {
         "methods": sorted({c.method for c in consts if c.method != "none"}),
         "label": label,
+        "label_detail": detail,
         "bits_per_weight": bits_per_weight(sum(c.nbytes for c in counted),
                                            sum(c.numel for c in counted)),
         "evidence": evidence,
