@@ -33,7 +33,9 @@ from ..errors import (
 from ..model import Model, PartInfo, TensorInfo, bits_per_weight
 from ._tflite.dequant import affine_dequantize, blockwise_dequantize, unpack_codes
 from ._tflite.schema import (
+    QUANTIZABLE,
     TYPES,
+    WEIGHT_CODE_TYPES,
     TfBuffer,
     TfModel,
     TfOperator,
@@ -48,10 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TFLiteModel", "read_tflite"]
 
-#: Integer tensor types that may carry affine (scale/zero-point) or blockwise quantization.
-QUANTIZABLE = ("INT2", "INT4", "UINT4", "INT8", "UINT8", "INT16", "UINT16", "INT32", "INT64")
-#: Quantized types that hold weight codes (INT32/INT64 quantized constants are biases).
-WEIGHT_CODE_TYPES = ("INT2", "INT4", "UINT4", "INT8", "UINT8", "INT16", "UINT16")
 #: Input slots holding a weight / bias, per operator (schema.fbs operator conventions).
 ROLE_SLOTS: dict[str, dict[int, str]] = {
     "FULLY_CONNECTED": {1: "weight", 2: "bias"},

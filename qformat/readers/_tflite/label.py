@@ -27,14 +27,13 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ...model import bits_per_weight
-from .schema import TYPES
+from .schema import TYPES, WEIGHT_CODE_TYPES
 
 if TYPE_CHECKING:
     from ..tflite import TFLiteModel
 
 __all__ = ["decide_label"]
 
-WEIGHT_CODE_TYPES = ("INT2", "INT4", "UINT4", "INT8", "UINT8", "INT16", "UINT16")
 QUANTIZED_METHODS = ("tflite-affine", "tflite-blockwise", "tflite-multiaxis", "tflite-custom")
 #: What each converter optimization mode would make the label start with.
 _MODE_FAMILY = {

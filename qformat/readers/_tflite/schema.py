@@ -23,7 +23,9 @@ from .flatbuf import FlatBuffer, Table
 
 __all__ = [
     "CONVERSION_MODES",
+    "QUANTIZABLE",
     "TYPES",
+    "WEIGHT_CODE_TYPES",
     "ElementType",
     "TfBuffer",
     "TfModel",
@@ -156,6 +158,12 @@ TYPES: dict[str, ElementType] = {t.name: t for t in (
     ElementType("FLOAT8_E4M3FN", "F8_E4M3", 8, "u1", "float"),
     ElementType("FLOAT8_E5M2", "F8_E5M2", 8, "u1", "float"),
 )}
+
+
+#: Integer tensor types that may carry affine (scale/zero-point) or blockwise quantization.
+QUANTIZABLE = ("INT2", "INT4", "UINT4", "INT8", "UINT8", "INT16", "UINT16", "INT32", "INT64")
+#: Quantized types that hold weight codes (INT32/INT64 quantized constants are biases).
+WEIGHT_CODE_TYPES = ("INT2", "INT4", "UINT4", "INT8", "UINT8", "INT16", "UINT16")
 
 
 # --------------------------------------------------------------------------------------------
