@@ -243,3 +243,11 @@ def test_closed_model_refuses_reads_and_arrays_outlive_it() -> None:
 def test_unknown_option_is_refused() -> None:
     with pytest.raises(qformat.ArgumentError):
         read_tflite(TFLITE / "mlp_fp32.tflite", lazy=True)
+
+
+def test_raw_is_not_available_until_the_bitpack_layout_lands() -> None:
+    with read_tflite(TFLITE / "aeq_dynamic_wi4c.tflite") as m:
+        with pytest.raises(qformat.UnsupportedError, match="no qformat layout"):
+            m.raw(m.keys()[1])
+        with pytest.raises(qformat.QFormatError, match="no such tensor"):
+            m.raw("missing")
