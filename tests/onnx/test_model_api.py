@@ -237,3 +237,30 @@ def test_dynamic_weight_without_findable_scale(tmp_path: Path) -> None:
         assert m.quantization()["activations"][0]["dynamic"] is True
         with pytest.raises(UnsupportedError, match="scale was not found"):
             m.get("w_q")
+
+
+@pytest.mark.parametrize("op", ["MatMulIntegerToFloat", "QAttention"])
+def test_other_contrib_weight_slots(tmp_path: Path, op: str) -> None:
+    """Weights of ops not in the fixtures: per-column scale and zero point, by definition."""
+    r = np.random.default_rng(5)
+    w = r.integers(-128, 128, size=(16, 12)).astype(np.int8)
+    ws = (r.random(12) * 0.01 + 0.001).astype(np.float32)
+    wz = r.integers(-3, 4, size=12).astype(np.int8)
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(ws, "ws"),
+             numpy_helper.from_array(wz, "wz"), numpy_helper.from_array(np.float32(0.1), "as"),
+             numpy_helper.from_array(np.int8(0), "az")]
+    if op == "MatMulIntegerToFloat":  # A, B, a_scale, b_scale, a_zero_point, b_zero_point
+        node = helper.make_node(op, ["x", "w", "as", "ws", "az", "wz"], ["y"], domain=MS)
+        method = "onnx-dynamic"
+    else:  # input, weight, bias, input_scale, weight_scale, mask, input_zp, weight_zp
+        inits.append(numpy_helper.from_array(np.zeros(12, np.float32), "b"))
+        node = helper.make_node(op, ["x", "w", "b", "as", "ws", "", "az", "wz"], ["y"],
+                                domain=MS, num_heads=2)
+        method = "onnx-qoperator"
+    with qformat.open(_save(tmp_path, [node], inits, ms=True)) as m:
+        info = m.info("w")
+        got = m.get("w")
+        assert "ws" not in m.keys() and "wz" not in m.keys()
+    assert info.method == method and info.group_size == -1 and info.extra["axis"] == 1
+    want = (w.astype(np.int32) - wz).astype(np.float32) * ws
+    assert np.array_equal(got, want)
