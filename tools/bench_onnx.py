@@ -37,6 +37,17 @@ def best(fn, reps: int) -> float:
     return min(times)
 
 
+def best_pair(f, g, reps: int) -> tuple[float, float]:
+    """Best times of ``f`` and ``g`` measured alternately (machine drift hits both alike)."""
+    tf, tg = [], []
+    for _ in range(reps):
+        for fn, acc in ((f, tf), (g, tg)):
+            t0 = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t0)
+    return min(tf), min(tg)
+
+
 def roofline_gbps(reps: int) -> float:
     """Copy bandwidth (read + write bytes per second) of a 256 MiB buffer."""
     src = np.ones(32 << 20, dtype=np.float64)
@@ -177,26 +188,24 @@ def main() -> None:
                     for k in m.keys():
                         m.info(k)
                     m.quantization()
-            t_ours = best(ours, args.reps)
-            t_onnx = best(lambda p=path: onnx.load(p), args.reps)
+            t_ours, t_onnx = best_pair(ours, lambda p=path: onnx.load(p), args.reps)
             print(f"{label:24s} qformat {t_ours * 1e3:7.1f} ms   onnx.load {t_onnx * 1e3:7.1f} ms"
                   f"   ratio {t_ours / t_onnx:5.2f}x  ({path.stat().st_size / 2**20:.1f} MiB)")
         print("\n== get(): dequantize one weight to float32 ==")
         for label, (path, name, in_bytes) in models.items():
             m = qformat.open(path)
             m.get(name)
-            t_ours = best(lambda m=m, n=name: m.get(n), args.reps)
+            naive = numpy_naive(path, name)
+            t_ours, t_np = best_pair(lambda m=m, n=name: m.get(n), naive, args.reps)
             out_bytes = args.k * args.n * 4
             gbps = (in_bytes + out_bytes) / t_ours / 1e9
             line = (f"{label:24s} qformat {t_ours * 1e3:7.1f} ms  {gbps:5.2f} GB/s = "
                     f"{gbps / bw:5.1%} of roofline")
-            naive = numpy_naive(path, name)
-            t_np = best(naive, args.reps)
             line += f" | numpy naive {t_np * 1e3:7.1f} ms ({t_np / t_ours:4.2f}x ours)"
             ort_fn = ort_dequantize(path, name)
             if ort_fn is not None:
                 ort_fn()
-                t_ort = best(ort_fn, args.reps)
+                _, t_ort = best_pair(lambda m=m, n=name: m.get(n), ort_fn, args.reps)
                 line += f" | onnxruntime 1 thread {t_ort * 1e3:7.1f} ms ({t_ort / t_ours:4.2f}x)"
             print(line)
             tracemalloc.start()
