@@ -176,6 +176,17 @@ def test_scale_computed_at_run_time(tmp_path: Path) -> None:
             m.get("wq")
 
 
+def test_zero_point_computed_at_run_time(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Cast", ["x"], ["z"], to=TensorProto.INT8),
+             helper.make_node("DequantizeLinear", ["wq", "s", "z"], ["y"])]
+    inits = [numpy_helper.from_array(np.ones((2, 2), np.int8), "wq"),
+             numpy_helper.from_array(np.float32(0.5), "s")]
+    with qformat.open(_save(tmp_path, nodes, inits)) as m:
+        assert m.info("wq").method == "onnx-qdq"
+        with pytest.raises(UnsupportedError, match="computed at run time"):
+            m.get("wq")
+
+
 def test_unsupported_contrib_op_weights(tmp_path: Path) -> None:
     inits = [numpy_helper.from_array(np.zeros(64, np.uint8), "wb"),
              numpy_helper.from_array(np.ones(2, np.float32), "absmax")]

@@ -287,9 +287,8 @@ class _Analyser:
                               expected="FLOAT, FLOAT16, BFLOAT16 or FLOAT8E8M0",
                               found=f"{scale.name}: {scale.type.name}")
         zero = self.stored(zp_name)
-        if zp_name and zero is None:
-            raise UnsupportedError("zero point is computed at run time", **where,
-                                   field="zero_point", found=zp_name)
+        if zp_name and zero is None:  # computed at run time: the caller marks it unsupported
+            scale = None
         if zero is not None and zero.type.code != codes.type.code:
             raise HeaderError("zero point type differs from the quantized data type", **where,
                               field="zero_point", expected=codes.type.name,
@@ -379,12 +378,12 @@ class _Analyser:
             if q.codes.type.name == "INT32":
                 role = "bias"
             ev = [f"{node.label()}", f"scale {s}"] + ([f"zero point {z}"] if z else [])
+            why = None
             if q.scale is None:
-                ev.append("scale is computed at run time")
+                why = "the scale or zero point is computed at run time, not stored"
+                ev.append("scale or zero point computed at run time")
             self.add_entry(Entry(x, q.codes, q.codes.dims, "onnx-qdq", role, q, ops,
-                                 node.qual, ev,
-                                 None if q.scale is not None
-                                 else "the scale is computed at run time, not stored"))
+                                 node.qual, ev, why))
             return
         # an activation: quantized upstream (or a quantized graph input)
         prod = self.g.producer.get(x)
@@ -427,18 +426,17 @@ class _Analyser:
                                          self.value_type(name), node.qual)
                 self.absorb(node.inp(s), node.inp(z))
                 continue
-            if self.stored(node.inp(s)) is None:
-                raise UnsupportedError("weight scale is not a stored tensor", path=self.path,
-                                       tensor=name, field=f"{node.label()} input {s}",
-                                       found=node.inp(s))
             q = self.affine(node, name, node.inp(s), node.inp(z), axis=None, block_size=0,
                             rule=rule, round_output=False)
             self.absorb(node.inp(s), node.inp(z))
+            why = None if q.scale is not None else \
+                "the weight scale or zero point is not a stored tensor"
             role = "weight" if rule != "none" or node.op in ("QGemm",) else (
                 "bias" if node.op == "QLinearAdd" else "other")
             ev = [node.label(), f"scale {node.inp(s)}"] + (
                 [f"zero point {node.inp(z)}"] if node.inp(z) else [])
-            self.add_entry(Entry(name, st, st.dims, method, role, q, [node.qual], node.qual, ev))
+            self.add_entry(Entry(name, st, st.dims, method, role, q, [node.qual], node.qual, ev,
+                                 why))
         # implicit-scale int32 bias: scale = input scale * weight scale
         bias_slot = {"QLinearConv": (8, 1, 4), "QGemm": (6, 1, 4)}.get(node.op)
         if bias_slot and node.inp(bias_slot[0]):
