@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-FOREIGN = ROOT / "fixtures" / "foreign" / "gguf"
-HOSTILE = ROOT / "fixtures" / "hostile" / "gguf"
-SHARED = Path(os.environ.get("QFORMAT_SHARED", ROOT.parent / "shared"))
+from ..conftest import FIXTURES, ROOT, SHARED
+
+FOREIGN = FIXTURES / "foreign" / "gguf"
+HOSTILE = FIXTURES / "hostile" / "gguf"
 CORPUS = SHARED / "corpus" / "gguf"
+__all__ = ["CORPUS", "FOREIGN", "HOSTILE", "ROOT", "bits", "corpus_manifest", "corpus_path",
+           "same_values", "sha256_f32", "vocab_gguf"]
 
 
 def sha256_f32(array: np.ndarray) -> str:

@@ -7,12 +7,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import FOREIGN, vocab_gguf  # type: ignore[import-not-found]
 
 import qformat
 from qformat.errors import HeaderError, QFormatError
 from qformat.readers._gguf_header import INLINE_ARRAY_ITEMS, ggml_type, parse_header
 from qformat.readers.gguf import read_gguf
+
+from .conftest import FOREIGN, vocab_gguf
 
 gguf = pytest.importorskip("gguf")
 

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from conftest import FOREIGN, HOSTILE  # type: ignore[import-not-found]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import qformat
 from qformat import errors
 from qformat.readers.gguf import read_gguf
+
+from .conftest import FOREIGN, HOSTILE
 
 pytest.importorskip("gguf")
 

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FOREIGN, HOSTILE, ROOT  # type: ignore[import-not-found]
 
 import qformat
+
+from .conftest import FOREIGN, HOSTILE, ROOT
 
 pytest.importorskip("gguf")
 

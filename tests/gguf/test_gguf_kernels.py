@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import bits, same_values  # type: ignore[import-not-found]
 
 from qformat.errors import ArgumentError, UnsupportedError
 from qformat.kernels import ggml
 from qformat.kernels._ref import ggml as ref
+
+from .conftest import bits, same_values
 
 gguf = pytest.importorskip("gguf")
 

@@ -8,7 +8,12 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import (  # type: ignore[import-not-found]
+
+import qformat
+from qformat.errors import ArgumentError, QFormatError, UnsupportedError
+from qformat.readers.gguf import CODE_FACTS, GGUFModel, label_of_file_type, read_gguf
+
+from .conftest import (
     FOREIGN,
     bits,
     corpus_manifest,
@@ -16,10 +21,6 @@ from conftest import (  # type: ignore[import-not-found]
     same_values,
     sha256_f32,
 )
-
-import qformat
-from qformat.errors import ArgumentError, QFormatError, UnsupportedError
-from qformat.readers.gguf import CODE_FACTS, GGUFModel, label_of_file_type, read_gguf
 
 gguf = pytest.importorskip("gguf")
 
