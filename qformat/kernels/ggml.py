@@ -375,43 +375,32 @@ def _q5_k(b, out):  # type: ignore[no-untyped-def]
 @exact(parallel=True)
 def _q6_k(b, out):  # type: ignore[no-untyped-def]
     n = b.shape[0]
-    n32 = out.shape[1] >> 3
+    sixteen = out.shape[1] >> 4
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 208], b[i, 209])
+            # Weights h*128 + s*32 + col (half h, 32-group s, col < 32): low 4 bits are the low
+            # (s < 2) or high (s >= 2) nibble of ql[h*64 + (s%2)*32 + col], top 2 bits are
+            # qh[h*32 + col] >> 2s; int8 scale per 16 weights. One ql byte feeds groups s and
+            # s+2, so each loop writes both (p = s%2, 16 columns g*16.. at a time).
             for h in range(2):
-                # 128 weights from ql[h*64 : h*64+64] and qh[h*32 : h*32+32]: column j gives
-                # weights j, 32+j, 64+j, 96+j (low nibbles of ql[j], ql[32+j], high nibbles of
-                # the same, top 2 bits from qh[j] >> 0, 2, 4, 6); int8 scale per 16 weights
-                sc = b[i, 192 + h * 8:]
-                d0a = d * np.float32(np.int8(sc[0]))
-                d0b = d * np.float32(np.int8(sc[1]))
-                d1a = d * np.float32(np.int8(sc[2]))
-                d1b = d * np.float32(np.int8(sc[3]))
-                d2a = d * np.float32(np.int8(sc[4]))
-                d2b = d * np.float32(np.int8(sc[5]))
-                d3a = d * np.float32(np.int8(sc[6]))
-                d3b = d * np.float32(np.int8(sc[7]))
-                ql0 = b[i, h * 64:]
-                ql1 = b[i, h * 64 + 32:]
-                qh = b[i, 128 + h * 32:]
-                o0 = out[i, h * 128:]
-                o1 = out[i, h * 128 + 32:]
-                o2 = out[i, h * 128 + 64:]
-                o3 = out[i, h * 128 + 96:]
-                for j in range(n32):
-                    lo = np.int32(ql0[j])
-                    hi = np.int32(ql1[j])
-                    top = np.int32(qh[j])
-                    first = j < 16
-                    o0[j] = (d0a if first else d0b) * np.float32(
-                        ((lo & 15) | ((top & 3) << 4)) - 32)
-                    o1[j] = (d1a if first else d1b) * np.float32(
-                        ((hi & 15) | (((top >> 2) & 3) << 4)) - 32)
-                    o2[j] = (d2a if first else d2b) * np.float32(
-                        ((lo >> 4) | (((top >> 4) & 3) << 4)) - 32)
-                    o3[j] = (d3a if first else d3b) * np.float32(
-                        ((hi >> 4) | (((top >> 6) & 3) << 4)) - 32)
+                for p in range(2):
+                    lo_shift = 2 * p
+                    hi_shift = 2 * p + 4
+                    for g in range(2):
+                        dl = d * np.float32(np.int8(b[i, 192 + h * 8 + 2 * p + g]))
+                        dh = d * np.float32(np.int8(b[i, 196 + h * 8 + 2 * p + g]))
+                        ql = b[i, h * 64 + p * 32 + g * 16:]
+                        qh = b[i, 128 + h * 32 + g * 16:]
+                        o_lo = out[i, h * 128 + p * 32 + g * 16:]
+                        o_hi = out[i, h * 128 + 64 + p * 32 + g * 16:]
+                        for j in range(sixteen):
+                            v = np.int32(ql[j])
+                            t = np.int32(qh[j])
+                            o_lo[j] = dl * np.float32(((v & 15) | (((t >> lo_shift) & 3) << 4))
+                                                      - 32)
+                            o_hi[j] = dh * np.float32(((v >> 4) | (((t >> hi_shift) & 3) << 4))
+                                                      - 32)
 
 
 @exact(parallel=True)
