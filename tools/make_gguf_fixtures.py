@@ -429,6 +429,8 @@ def make_hostile() -> None:
     case("row-not-multiple-of-block", b.file([name_kv], [b.tensor("w", [33], q40, 0)],
                                              b"\0" * 64),
          "HeaderError", "A3", "Q4_0 row of 33 weights")
+    case("quantized-scalar", b.file([name_kv], [b.tensor("w", [], q40, 0)], b"\0" * 32),
+         "HeaderError", "A3", "a 0-dimensional Q4_0 tensor (1 weight, 32-weight blocks)")
     # A4 offsets
     case("offset-past-eof", b.file([name_kv], [b.tensor("w", [8], f32, 2**32)], data8),
          "HeaderError", "A4", "offset 2^32 in a tiny file")

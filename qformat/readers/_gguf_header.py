@@ -449,10 +449,11 @@ def _tensor_info(w: _Walker, index: int, names: set[bytes]) -> tuple[str, tuple[
                          found=f"{' x '.join(map(str, ne))} = {numel}")
     gtype = ggml_type(w.u32(f"{where}.type"))
     offset = w.u64(f"{where}.offset")
-    if gtype.known and ne and ne[0] % gtype.geometry()[0]:
+    row = ne[0] if ne else 1  # a 0-dimensional tensor is one element
+    if gtype.known and row % gtype.geometry()[0]:
         raise HeaderError(f"row length is not a multiple of the {gtype.name} block size",
                           path=w.path, tensor=name, field=f"{where}.ne[0]",
-                          expected=f"a multiple of {gtype.geometry()[0]}", found=ne[0])
+                          expected=f"a multiple of {gtype.geometry()[0]}", found=row)
     return name, tuple(ne), gtype, offset
 
 

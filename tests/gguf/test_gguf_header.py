@@ -17,6 +17,9 @@ from .conftest import FOREIGN, vocab_gguf
 
 gguf = pytest.importorskip("gguf")
 
+#: every test here reads files written by gguf-py or llama.cpp
+pytestmark = pytest.mark.foreign
+
 
 def test_metadata_values_match_what_was_written() -> None:
     written = json.loads((FOREIGN / "metadata.json").read_text())

@@ -115,6 +115,7 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 
 @pytest.mark.jit
+@pytest.mark.foreign
 @settings(max_examples=250, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(mutated())

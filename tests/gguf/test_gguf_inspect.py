@@ -14,6 +14,9 @@ from .conftest import FOREIGN, HOSTILE, ROOT
 
 pytest.importorskip("gguf")
 
+#: every test here reads files written by gguf-py or llama.cpp
+pytestmark = pytest.mark.foreign
+
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "qformat.cli", *args], cwd=ROOT,

@@ -24,11 +24,13 @@ from .conftest import (
 
 gguf = pytest.importorskip("gguf")
 
+#: every test here reads files written by gguf-py or llama.cpp
+pytestmark = pytest.mark.foreign
+
 CORPUS_FILES = [f["filename"] for f in corpus_manifest()["files"]]
 
 
 # --- real files made by llama-quantize ---------------------------------------------------------
-@pytest.mark.foreign
 @pytest.mark.jit
 @pytest.mark.parametrize("filename", CORPUS_FILES)
 def test_corpus_file_matches_its_manifest(filename: str) -> None:
@@ -74,7 +76,6 @@ def test_corpus_file_matches_its_manifest(filename: str) -> None:
         assert q["label_matches_tensors"] is True
 
 
-@pytest.mark.foreign
 def test_corpus_q4_k_m_reports_the_real_tensor_mix() -> None:
     with qformat.open(corpus_path("tiny-llama-Q4_K_M.gguf")) as model:
         q = model.quantization()
@@ -300,6 +301,7 @@ def test_file_type_labels() -> None:
 
 
 # --- raw(), errors, lifecycle -------------------------------------------------------------------
+@pytest.mark.jit
 def test_raw_holds_plain_tensors_exactly_and_refuses_blocks() -> None:
     with read_gguf(FOREIGN / "be-writer-be.gguf") as be, \
             read_gguf(FOREIGN / "be-writer-le.gguf") as le:
