@@ -119,7 +119,7 @@ def _ggufpy_decodes(type_name: str) -> bool:
     return True
 
 
-def decoder_of(gtype: GGMLType) -> str:
+def decoder_of(gtype: GGMLType, big_endian: bool = False) -> str:
     """Which code dequantizes this type: ``qformat``, ``gguf-py``, ``numpy`` or ``none``."""
     if not gtype.known:
         return "none"
@@ -127,6 +127,8 @@ def decoder_of(gtype: GGMLType) -> str:
         return "qformat"
     if gtype.name in _PLAIN:
         return "numpy"
+    if big_endian and gtype.name not in BIG_ENDIAN_FIELDS:
+        return "none"
     return "gguf-py" if _ggufpy_decodes(gtype.name) else "none"
 
 
@@ -346,7 +348,8 @@ class GGUFModel(Model):
             "type_size": gtype.type_size,
             "ne": list(rec.ne),
             "offset": entry.start,
-            "dequantize": decoder_of(gtype),
+            "dequantize": decoder_of(gtype,
+                                     self._shards[entry.shard].header.byte_order == ">"),
         }
         if not rec.nbytes_exact:
             extra["nbytes_inferred"] = True
@@ -417,8 +420,9 @@ class GGUFModel(Model):
                             "the file, not a per-tensor fact")
         else:
             label = main or "empty"
-            evidence.append("no general.file_type key: label is the tensor type holding most "
-                            "weights")
+            why = ("no general.file_type key" if kv is None else
+                   f"general.file_type is a {kv.type}, not an integer")
+            evidence.append(f"{why}: label is the quantized tensor type holding most weights")
         qv = head.kvs.get("general.quantization_version")
         if qv is not None:
             evidence.append(f"general.quantization_version = {qv.value}")

@@ -344,5 +344,6 @@ def test_big_endian_blocks_without_a_known_field_layout_are_unsupported(tmp_path
     w.close()
     with qformat.open(path) as model:
         assert model.info("w").extra["type"] == "IQ2_XXS"
+        assert model.info("w").extra["dequantize"] == "none"
         with pytest.raises(UnsupportedError, match="big-endian IQ2_XXS"):
             model.get("w")
