@@ -506,6 +506,19 @@ def make_hostile() -> None:
     cases["split-missing"] = {"file": "split-missing/m-00001-of-00003.gguf",
                               "error": "HeaderError", "attack": "A14",
                               "what": "shard 2 of 3 absent"}
+    def shard(no: int, count: int, tensor: str) -> bytes:
+        return b.file([b.kv("split.no", int(GGUFValueType.UINT16), struct.pack("<H", no)),
+                       b.kv("split.count", int(GGUFValueType.UINT16), struct.pack("<H", count))],
+                      [b.tensor(tensor, [8], f32, 0)], data8)
+
+    for folder, shards, what in (
+            ("split-duplicate-tensor", [(0, "w"), (1, "w")], "tensor w in both shards"),
+            ("split-wrong-number", [(0, "a"), (0, "b")], "second shard says split.no = 0")):
+        (HOSTILE / folder).mkdir()
+        for k, (no, tensor) in enumerate(shards, start=1):
+            (HOSTILE / folder / f"m-{k:05d}-of-00002.gguf").write_bytes(shard(no, 2, tensor))
+        cases[folder] = {"file": f"{folder}/m-00001-of-00002.gguf", "error": "HeaderError",
+                         "attack": "A6", "what": what}
     case("split-count-mismatch", b.file([b.kv("split.no", int(GGUFValueType.UINT16),
                                               struct.pack("<H", 0)),
                                          b.kv("split.count", int(GGUFValueType.UINT16),
