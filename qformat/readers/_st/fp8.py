@@ -1,0 +1,5 @@
+"""stub"""
+
+
+def detect_fp8_block(d):
+    return None
