@@ -15,7 +15,15 @@ import numpy as np
 
 from ...errors import LayoutError, QFormatError
 from .common import (
-    CONFIG, NAMES, Detect, Logical, Source, float_of, need_dtype, need_shape, unpack_nibbles,
+    CONFIG,
+    NAMES,
+    Detect,
+    Logical,
+    Source,
+    float_of,
+    need_dtype,
+    need_shape,
+    unpack_nibbles,
 )
 from .header import StoredTensor, loads_json_strict
 
@@ -152,7 +160,11 @@ def _bnb4(d: Detect, wprefix: str, qtype: str) -> Logical:
 
     def decode(src: Source) -> np.ndarray:
         codes = unpack_nibbles(src.array(weight.name), low_first=False)[:numel]
-        table = float_of(src.array(qmap.name), "F32")
+        table = float_of(src.array(qmap.name), "F32").copy()
+        if qtype == "fp4":
+            # bitsandbytes' FP4 kernels take the sign from bit 3 of the code, so code 8
+            # decodes to -0.0 although the stored quant_map holds +0.0 there.
+            table[8:] = np.copysign(table[8:], np.float32(-1.0))
         if nested is None:
             scale = float_of(src.array(absmax.name), "F32")
         else:

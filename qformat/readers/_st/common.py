@@ -20,8 +20,20 @@ if TYPE_CHECKING:
     from .evidence import Evidence
 
 __all__ = [
-    "CONFIG", "METADATA", "NAMES", "SHAPES", "E2M1", "Detect", "Logical", "Source",
-    "e8m0_to_f32", "float_of", "int_param", "shape2", "unpack_lsb", "unpack_nibbles",
+    "CONFIG",
+    "E2M1",
+    "METADATA",
+    "NAMES",
+    "SHAPES",
+    "Detect",
+    "Logical",
+    "Source",
+    "e8m0_to_f32",
+    "float_of",
+    "int_param",
+    "shape2",
+    "unpack_lsb",
+    "unpack_nibbles",
 ]
 
 # Evidence ranks: config > metadata > tensor names > shapes (lower sorts first).

@@ -25,8 +25,18 @@ import numpy as np
 
 from ...errors import LayoutError, QFormatError, UnsupportedError
 from .common import (
-    CONFIG, E2M1, NAMES, Detect, Logical, Source, e8m0_to_f32, float_of, need_dtype, shape2,
-    unpack_lsb, unpack_nibbles,
+    CONFIG,
+    E2M1,
+    NAMES,
+    Detect,
+    Logical,
+    Source,
+    e8m0_to_f32,
+    float_of,
+    need_dtype,
+    shape2,
+    unpack_lsb,
+    unpack_nibbles,
 )
 from .fp8 import block_dequant
 from .header import StoredTensor
@@ -120,7 +130,7 @@ class _Scaling:
         if strategy is None:
             if n == 1:
                 strategy = "tensor"
-            elif len(shape) == 2 and shape == (out, 1) or shape == (out,):
+            elif (len(shape) == 2 and shape == (out, 1)) or shape == (out,):
                 strategy = "channel"
             elif len(shape) == 2 and shape[0] == out:
                 strategy = "group"

@@ -9,6 +9,7 @@ inert JSON evidence, size-capped, never executed. Tensor data is memory-mapped o
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import re
@@ -69,10 +70,9 @@ class Shard:
     def close(self) -> None:
         mm, self._mm = self._mm, None
         if mm is not None:
-            try:
+            # arrays may still view the map; it then closes when they are freed
+            with contextlib.suppress(BufferError):
                 mm.close()
-            except BufferError:  # arrays still view the map; it closes when they are freed
-                pass
 
 
 @dataclass

@@ -16,8 +16,16 @@ import numpy as np
 
 from ...errors import LayoutError, QFormatError, UnsupportedError
 from .common import (
-    NAMES, Detect, Logical, Source, float_of, int_param, need_dtype, shape2,
-    unpack_lsb, unpack_lsb_axis,
+    NAMES,
+    Detect,
+    Logical,
+    Source,
+    float_of,
+    int_param,
+    need_dtype,
+    shape2,
+    unpack_lsb,
+    unpack_lsb_axis,
 )
 from .header import StoredTensor
 
@@ -76,7 +84,8 @@ def detect_gptq_awq(d: Detect) -> None:
 def _classify(d: Detect, s: dict[str, StoredTensor | None]) -> str:
     """'gptq', 'gemm', 'gemv' or 'gemv_fast' from the config, else from shapes."""
     qw, sc = s["qweight"], s["scales"]
-    assert qw is not None and sc is not None
+    assert qw is not None
+    assert sc is not None
     if d.ev.is_method("gptq"):
         return "gptq"
     if d.ev.is_method("awq"):
@@ -105,7 +114,9 @@ def _classify(d: Detect, s: dict[str, StoredTensor | None]) -> str:
 def _gptq(d: Detect, name: str, s: dict[str, StoredTensor | None],
           names: dict[str, str]) -> Logical:
     qw, qz, sc, gi = s["qweight"], s["qzeros"], s["scales"], s["g_idx"]
-    assert qw is not None and qz is not None and sc is not None
+    assert qw is not None
+    assert qz is not None
+    assert sc is not None
     need_dtype(qw, ("I32", "U32"))
     need_dtype(qz, ("I32", "U32"))
     need_dtype(sc, _SCALE_DTYPES)
@@ -193,6 +204,8 @@ def _gptq(d: Detect, name: str, s: dict[str, StoredTensor | None],
         name=name, shape=(out, in_features), dtype=sc.dtype, method="gptq", parts=parts,
         bits=bits, group_size=group_size, symmetric=sym if isinstance(sym, bool) else None,
         extra={"format": fmt, "packing": "int32 LSB-first stream along the input dim",
+               "label": f"gptq-int{bits}-" + (f"g{group_size}" if group_size > 0
+                                              else "per-channel"),
                "zero_offset": "v1 (stored = zero - 1)" if v1 else "none",
                "act_order": desc_act if isinstance(desc_act, bool) else None,
                "evidence": evidence},
@@ -218,7 +231,9 @@ def _group_index(src: Source, gi: StoredTensor | None, in_features: int, group_s
 def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
          names: dict[str, str]) -> Logical:
     qw, qz, sc = s["qweight"], s["qzeros"], s["scales"]
-    assert qw is not None and qz is not None and sc is not None
+    assert qw is not None
+    assert qz is not None
+    assert sc is not None
     if s["g_idx"] is not None:
         raise LayoutError("AWQ modules have no g_idx", tensor=s["g_idx"].name, field="parts")
     bits = _config_int(d, "bits", None) if d.ev.is_method("awq") else None
@@ -317,6 +332,7 @@ def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
                  "packing": "int16 [out/4, in], 4-row interleave, 32-input permutation",
                  "zero": "float, pre-scaled (qzeros = -scale*zero)"}
     extra["evidence"] = evidence
+    extra["label"] = f"awq-{kind}-int4-g{gs}"
     return Logical(name=name, shape=(out, in_features), dtype=sc.dtype, method="awq",
                    parts=parts, bits=4, group_size=gs, symmetric=False, extra=extra,
                    decode=decode)

@@ -119,14 +119,13 @@ def parse_safetensors_header(raw: bytes, buffer_size: int, *, path: str = "", sh
                          found=len(obj))
     warnings: list[str] = []
     metadata = obj.pop("__metadata__", None)
-    if metadata is not None:
-        if not isinstance(metadata, dict) or not all(isinstance(v, str)
-                                                     for v in metadata.values()):
-            raise HeaderError("__metadata__ must map strings to strings", path=path,
-                              field="__metadata__",
-                              found=type(metadata).__name__ if not isinstance(metadata, dict)
-                              else next(type(v).__name__ for v in metadata.values()
-                                        if not isinstance(v, str)))
+    if metadata is not None and (not isinstance(metadata, dict) or not all(isinstance(v, str)
+                                                 for v in metadata.values())):
+        raise HeaderError("__metadata__ must map strings to strings", path=path,
+                          field="__metadata__",
+                          found=type(metadata).__name__ if not isinstance(metadata, dict)
+                          else next(type(v).__name__ for v in metadata.values()
+                                    if not isinstance(v, str)))
     tensors: list[StoredTensor] = []
     for name, entry in obj.items():
         tensors.append(_entry(name, entry, buffer_size, path, shard, data_start, warnings))

@@ -79,7 +79,9 @@ def _text(d: Detect, t: StoredTensor | None) -> str | None:
 def _hqq(d: Detect, prefix: str, parts: list[str]) -> Logical:
     t = {k: d.get(prefix + "." + k) for k in ("W_q", "scale", "zero", *_META)}
     wq, scale_t, zero_t = t["W_q"], t["scale"], t["zero"]
-    assert wq is not None and scale_t is not None and zero_t is not None
+    assert wq is not None
+    assert scale_t is not None
+    assert zero_t is not None
     for flag in ("quant_scale", "quant_zero"):
         if _scalar(d, t[flag], flag):
             raise UnsupportedError(f"HQQ with quantized {flag[6:]} is not serializable by "

@@ -16,7 +16,15 @@ import numpy as np
 
 from ...errors import LayoutError, QFormatError
 from .common import (
-    E2M1, METADATA, NAMES, Detect, Logical, Source, e8m0_to_f32, float_of, need_dtype,
+    E2M1,
+    METADATA,
+    NAMES,
+    Detect,
+    Logical,
+    Source,
+    e8m0_to_f32,
+    float_of,
+    need_dtype,
     unpack_lsb,
 )
 

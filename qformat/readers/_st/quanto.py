@@ -16,7 +16,14 @@ import numpy as np
 
 from ...errors import LayoutError, QFormatError
 from .common import (
-    CONFIG, NAMES, Detect, Logical, Source, float_of, linear_shape_hint, need_dtype,
+    CONFIG,
+    NAMES,
+    Detect,
+    Logical,
+    Source,
+    float_of,
+    linear_shape_hint,
+    need_dtype,
 )
 from .header import StoredTensor
 
