@@ -459,9 +459,9 @@ def gen_ct013() -> None:
     modules = dict(weights(), **{up: torch.tensor(rng.standard_normal((64, 512)) * 0.02,
                                                   dtype=torch.float16)})
     for name, weight in modules.items():
-        kw = {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 128} \
-            if name != DOWN else {"num_bits": 4, "type": "int", "symmetric": True,
-                                      "strategy": "channel"}
+        kw: dict[str, Any] = {"num_bits": 4, "type": "int", "symmetric": True}
+        kw.update({"strategy": "channel"} if name == DOWN else
+                  {"strategy": "group", "group_size": 128})
         args = QuantizationArgs(**kw)
         sch = QuantizationScheme(targets=[name], weights=args)
         schemes[name] = sch

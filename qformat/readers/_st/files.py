@@ -13,8 +13,9 @@ import contextlib
 import mmap
 import os
 import re
+import stat
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class Shard:
     def mapping(self) -> mmap.mmap:
         if self._mm is None:
             try:
-                with open(self.path, "rb") as f:
+                with open_regular(self.path) as f:
                     size = os.fstat(f.fileno()).st_size
                     if size != self.size:
                         raise IntegrityError("file changed size since its header was read",
@@ -106,6 +107,19 @@ class Checkpoint:
 
 
 # -- path safety ----------------------------------------------------------------------------
+def open_regular(path: str) -> BinaryIO:
+    """Open a regular file for reading without blocking (a FIFO or device is an error)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise HeaderError("not a regular file (FIFO, device or directory)", path=path)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _inside(folder_real: str, candidate_real: str) -> bool:
     try:
         return os.path.commonpath([folder_real, candidate_real]) == folder_real
@@ -147,13 +161,16 @@ def resolve_member(folder: str, name: Any, *, what: str, origin: str,
 def read_json_file(path: str, what: str) -> Any:
     """A size-capped, strictly parsed JSON side file."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             if size > limits.MAX_SIDECAR_JSON_BYTES:
                 raise LimitError(f"{what} is larger than the limit", path=path,
                                  field="file_size",
                                  expected=f"<= {limits.MAX_SIDECAR_JSON_BYTES}", found=size)
-            raw = f.read(limits.MAX_SIDECAR_JSON_BYTES + 1)
+            raw = f.read(size)
+            if len(raw) != size:
+                raise HeaderError(f"{what} changed while being read", path=path,
+                                  field="file_size", expected=size, found=len(raw))
     except OSError as exc:
         raise HeaderError(f"cannot read {what}: {exc.strerror}", path=path) from None
     try:
@@ -165,7 +182,7 @@ def read_json_file(path: str, what: str) -> Any:
 # -- opening --------------------------------------------------------------------------------
 def _open_shard(path: str, name: str, index: int) -> tuple[Shard, list[StoredTensor], list[str]]:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             meta, tensors, warnings = read_safetensors_header(f, size, path=path, shard=index)
     except FileNotFoundError:
@@ -225,16 +242,12 @@ def open_checkpoint(path: str | os.PathLike[str], *, follow_symlinks: bool = Fal
                 f"using index {index_name}"]
     else:
         folder = os.path.dirname(os.path.abspath(path))
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(4096)
-        if sniff_bytes(head, size) != "safetensors":
-            raise UnsupportedError("not a safetensors file or index", path=path,
-                                   found=head[:8])
-        n = int.from_bytes(head[:8].ljust(8, b"\0"), "little")
-        looks_binary = head[8:9] == b"{" and 2 <= n <= min(
-            limits.SAFETENSORS_MAX_HEADER_BYTES, size - 8)
-        if head[:1] == b"{" and not looks_binary:
+        # an index is JSON text; anything else is parsed (and reported) as a binary file
+        if head[:1] == b"{" and sniff_bytes(head, size) == "safetensors" and not (
+                head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8):
             index_name = os.path.basename(path)
         else:
             shard_names = [os.path.basename(path)]
