@@ -15,7 +15,6 @@ import numpy as np
 
 from ...errors import LayoutError, QFormatError
 from .common import (
-    CONFIG,
     NAMES,
     Detect,
     Logical,
@@ -74,8 +73,6 @@ def detect_bnb(d: Detect) -> None:
                         "(bitsandbytes 4-bit)")
     if n8:
         d.ev.add(NAMES, f"tensor names: {n8} modules with weight + SCB (bitsandbytes int8)")
-    if (n4 or n8) and d.ev.is_method("bitsandbytes"):
-        d.ev.add(CONFIG, "config quant_method 'bitsandbytes' agrees with the tensor names")
 
 
 def _read_quant_state(d: Detect, t: StoredTensor) -> dict:

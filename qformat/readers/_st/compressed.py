@@ -25,7 +25,6 @@ import numpy as np
 
 from ...errors import LayoutError, QFormatError, UnsupportedError
 from .common import (
-    CONFIG,
     E2M1,
     NAMES,
     Detect,
@@ -237,8 +236,6 @@ def detect_compressed(d: Detect) -> None:
         _run(d, prefix, "packed", counts)
     for fmt, n in counts.items():
         d.ev.add(NAMES, f"tensor names: {n} modules in compressed-tensors {fmt} form")
-    if counts and d.ev.is_method("compressed-tensors"):
-        d.ev.add(CONFIG, "config quant_method 'compressed-tensors' agrees with the tensor names")
 
 
 def detect_scaled_weight(d: Detect) -> None:

@@ -53,12 +53,38 @@ def _plain(t: StoredTensor) -> Logical:
                    bits=bits, decode=decode, unsupported=unsupported)
 
 
+#: config quant_method -> the per-tensor methods it can produce
+_METHODS_OF = {
+    "gptq": {"gptq", "marlin"}, "awq": {"awq"}, "bitsandbytes": {"bnb-nf4", "bnb-fp4", "bnb-int8"},
+    "bitsandbytes_4bit": {"bnb-nf4", "bnb-fp4"}, "bitsandbytes_8bit": {"bnb-int8"},
+    "hqq": {"hqq"}, "quanto": {"quanto"}, "compressed-tensors": {"compressed-tensors"},
+    "aqlm": {"aqlm"}, "fp8": {"fp8"}, "fbgemm_fp8": {"fp8"}, "mxfp8": {"fp8"},
+    "exl2": {"exl2"}, "eetq": {"eetq"}, "spqr": {"spqr"},
+}
+
+
+def _check_config_agrees(d: Detect) -> None:
+    """Warn when the config's quant_method and the stored tensors tell different stories."""
+    method = d.ev.method
+    found = {lg.method for lg in d.logicals}
+    if method is None:
+        return
+    expected = _METHODS_OF.get(method)
+    if expected is None:
+        d.warnings.append(f"{d.ev.qsource}: quant_method {method!r} is not a scheme qformat "
+                          "decodes; its tensors are listed as stored")
+    elif not found & expected:
+        d.warnings.append(f"{d.ev.qsource} says quant_method {method!r} but no tensor has that "
+                          f"signature (found: {sorted(found) or 'none'})")
+
+
 def detect_all(tensors: dict[str, StoredTensor], evidence: Evidence, path: str,
                source: Source) -> tuple[list[Logical], list[str]]:
     """Logical tensors in file order (by their first stored part) and detection warnings."""
     d = Detect(tensors, evidence, path, source)
     for detector in _detectors():
         detector(d)
+    _check_config_agrees(d)
     for name, t in tensors.items():
         if name not in d.claimed:
             d.logicals.append(_plain(t))
