@@ -288,6 +288,7 @@ def open_checkpoint(path: str | os.PathLike[str], *, follow_symlinks: bool = Fal
                                      found=f"> {limits.MAX_SHARDS}")
         if not shard_names:
             raise HeaderError("index maps no tensors", path=origin, field="weight_map")
+        shard_names.sort()  # "-00001-of-0000N" order
 
     shards: list[Shard] = []
     tensors: dict[str, StoredTensor] = {}
