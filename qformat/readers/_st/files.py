@@ -92,8 +92,12 @@ class Checkpoint:
     def file_size(self) -> int:
         return sum(s.size for s in self.shards)
 
+    closed: bool = False
+
     def array(self, t: StoredTensor) -> np.ndarray:
         """A read-only zero-copy view of a stored tensor (packed sub-byte types as uint8)."""
+        if self.closed:
+            raise QFormatError("checkpoint is closed", path=self.path, tensor=t.name)
         mm = self.shards[t.shard].mapping()
         dt = storage_dtype(t.dtype)
         if dt is None:
@@ -102,6 +106,7 @@ class Checkpoint:
         return np.frombuffer(mm, dtype=dt, count=count, offset=t.start).reshape(t.shape)
 
     def close(self) -> None:
+        self.closed = True
         for s in self.shards:
             s.close()
 
@@ -113,7 +118,8 @@ def open_regular(path: str) -> BinaryIO:
     fd = os.open(path, flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise HeaderError("not a regular file (FIFO, device or directory)", path=path)
+            raise HeaderError("not a regular file (FIFO, device or directory)", path=path,
+                              field="file_type")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

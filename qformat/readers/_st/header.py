@@ -61,7 +61,7 @@ def _pairs_no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _no_constant(name: str) -> Any:
-    raise HeaderError("JSON constant is not allowed", found=name)
+    raise HeaderError("JSON constant is not allowed", field="json", found=name)
 
 
 def loads_json_strict(text: str | bytes, what: str) -> Any:
