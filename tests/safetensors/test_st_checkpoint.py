@@ -11,15 +11,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from st_helpers import CORPUS, GEN, ROOT, write_st
 
 import qformat
 from qformat import limits
 from qformat.cli import main as cli_main
 from qformat.errors import (
-    ArgumentError, HeaderError, IntegrityError, LimitError, QFormatError,
+    ArgumentError,
+    HeaderError,
+    IntegrityError,
+    LimitError,
+    QFormatError,
 )
 from qformat.readers.safetensors import read_safetensors
-from st_helpers import CORPUS, GEN, ROOT, write_st
 
 
 def _tiny(folder: Path, name: str = "model.safetensors") -> Path:
@@ -64,7 +68,7 @@ def test_hugging_face_cache_links_into_blobs_are_followed(tmp_path: Path) -> Non
     snap.mkdir(parents=True)
     os.symlink(os.path.relpath(blob, snap), snap / "model.safetensors")
     with qformat.open(snap) as model:
-        assert "a.weight" in model.keys()
+        assert "a.weight" in model
     # the same link anywhere else is refused, unless the caller opts in
     other = tmp_path / "plain"
     other.mkdir()
@@ -72,7 +76,7 @@ def test_hugging_face_cache_links_into_blobs_are_followed(tmp_path: Path) -> Non
     with pytest.raises(HeaderError, match="symlink leading outside"):
         qformat.open(other)
     with read_safetensors(other, follow_symlinks=True) as model:
-        assert "a.weight" in model.keys()
+        assert "a.weight" in model
 
 
 def test_escaping_config_symlink_is_ignored_not_read(tmp_path: Path) -> None:
@@ -134,9 +138,8 @@ def test_errors_for_unknown_names_options_and_closed_models(tmp_path: Path) -> N
 
 
 def test_raw_is_unsupported_for_plain_tensors(tmp_path: Path) -> None:
-    with qformat.open(_tiny(tmp_path / "m")) as model:
-        with pytest.raises(qformat.UnsupportedError):
-            model.raw("a.weight")
+    with qformat.open(_tiny(tmp_path / "m")) as model, pytest.raises(qformat.UnsupportedError):
+        model.raw("a.weight")
 
 
 def test_inspect_report_and_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -145,7 +148,9 @@ def test_inspect_report_and_cli_json(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert report["quantization"]["methods"] == ["gptq"]
     t = next(x for x in report["tensors"]
              if x["name"] == "model.layers.0.self_attn.k_proj.weight")
-    assert t["method"] == "gptq" and t["bits"] == 4 and t["group_size"] == 128
+    assert t["method"] == "gptq"
+    assert t["bits"] == 4
+    assert t["group_size"] == 128
     assert [p["name"].rsplit(".", 1)[1] for p in t["parts"]] == ["qweight", "qzeros",
                                                                  "scales", "g_idx"]
     assert isinstance(t["evidence"], list)
@@ -154,7 +159,8 @@ def test_inspect_report_and_cli_json(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert out["quantization"]["evidence"] == report["quantization"]["evidence"]
     assert cli_main(["inspect", str(target)]) == 0
     text = capsys.readouterr().out
-    assert "evidence: config.json quantization_config" in text and "gptq" in text
+    assert "evidence: config.json quantization_config" in text
+    assert "gptq" in text
     npy = tmp_path / "w.npy"
     assert cli_main(["dequantize", str(target), "model.layers.0.self_attn.k_proj.weight",
                      "-o", str(npy), "-q"]) == 0
@@ -184,6 +190,7 @@ def test_metadata_is_shown_inert(tmp_path: Path) -> None:
         "quantization_config": {"quant_method": "torchao", "note": "{{ 7*7 }}" + "z" * 600}}))
     report = qformat.inspect(path).to_dict()
     note = report["metadata"]["config.quantization_config"]["note"]
-    assert note.startswith("{{ 7*7 }}") and note.endswith("chars]")
+    assert note.startswith("{{ 7*7 }}")
+    assert note.endswith("chars]")
     assert any("auto_map" in w for w in report["warnings"])
     assert any("not a scheme qformat decodes" in w for w in report["warnings"])

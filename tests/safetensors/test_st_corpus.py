@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from st_helpers import CORPUS, load_json, sha_f32
 
 import qformat
-from st_helpers import CORPUS, load_json, sha_f32
 
 pytestmark = pytest.mark.foreign
 
@@ -46,9 +46,9 @@ def test_layers_match_manifest(name: str) -> None:
                 assert info.extra["block_size"] == layer["group_size"]
         for module in entry["unquantized_linear_like"]:
             assert model.info(module + ".weight").method == "none"
-        plain = {model.info(k).dtype for k in model.keys() if model.info(k).method == "none"}
+        plain = {model.info(k).dtype for k in model if model.info(k).method == "none"}
         assert plain <= set(entry["unquantized_tensor_dtypes"])
-        n_quant = sum(1 for k in model.keys() if model.info(k).method != "none")
+        n_quant = sum(1 for k in model if model.info(k).method != "none")
         assert n_quant == entry["n_quantized_layers"]
 
 

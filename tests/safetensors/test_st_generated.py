@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from st_helpers import GEN, load_json, sha_f32
 
 import qformat
 from qformat.dtypes import bf16_to_f32, f32_to_bf16
 from qformat.errors import UnsupportedError
-from st_helpers import GEN, load_json, sha_f32
 
 pytestmark = pytest.mark.foreign
 
@@ -31,7 +31,8 @@ def test_matches_the_producers_dequantization(variant: str) -> None:
     with qformat.open(GEN / entry["dir"]) as model:
         for name, ref in entry["references"].items():
             w = model.get(name)
-            assert w.dtype == np.float32 and list(w.shape) == ref["shape"]
+            assert w.dtype == np.float32
+            assert list(w.shape) == ref["shape"]
             if bf16_output:  # compressed-tensors' fp4 decompress ends with a bf16 cast
                 w = bf16_to_f32(f32_to_bf16(w))
             assert sha_f32(w) == ref["sha256_f32"], f"{variant} {name}"
@@ -86,7 +87,8 @@ def test_detected_with_bits_but_not_dequantized(variant: str) -> None:
         name = "model.layers.0.self_attn.k_proj.weight"
         info = model.info(name)
         assert info.method == entry["expect"]["method"]
-        assert info.bits_per_weight is not None and info.bits_per_weight > 0
+        assert info.bits_per_weight is not None
+        assert info.bits_per_weight > 0
         assert info.extra["dequantize"].startswith("unsupported")
         assert model.quantization()["evidence"]
         with pytest.raises(UnsupportedError) as exc:
@@ -98,7 +100,8 @@ def test_detected_with_bits_but_not_dequantized(variant: str) -> None:
 def test_gptq_act_order_and_v1_v2_zero_points() -> None:
     with qformat.open(GEN / "gptq-int4-g64-actorder") as model:
         info = model.info("model.layers.0.self_attn.k_proj.weight")
-        assert info.extra["act_order"] is True and info.extra["format"] == "gptq"
+        assert info.extra["act_order"] is True
+        assert info.extra["format"] == "gptq"
     with qformat.open(GEN / "gptq-int4-g128-v2") as model:
         assert model.info("model.layers.0.self_attn.k_proj.weight").extra["format"] == "gptq_v2"
 
@@ -106,7 +109,9 @@ def test_gptq_act_order_and_v1_v2_zero_points() -> None:
 def test_gptq_without_config_is_found_from_shapes() -> None:
     with qformat.open(GEN / "gptq-int4-g128-noconfig") as model:
         info = model.info("model.layers.0.self_attn.k_proj.weight")
-        assert info.method == "gptq" and info.bits == 4 and info.group_size == 128
+        assert info.method == "gptq"
+        assert info.bits == 4
+        assert info.group_size == 128
         assert any("qzeros width" in e for e in info.extra["evidence"])
 
 
@@ -122,7 +127,8 @@ def test_quanto_shape_comes_from_bias_or_config() -> None:
     with qformat.open(GEN / "quanto-qint2") as model:
         k = model.info("model.layers.0.self_attn.k_proj.weight")
         d = model.info("model.layers.0.mlp.down_proj.weight")
-        assert k.shape == (64, 256) and d.shape == (128, 256)
+        assert k.shape == (64, 256)
+        assert d.shape == (128, 256)
         assert any("config.json" in e for e in k.extra["evidence"])
         assert any("bias" in e for e in d.extra["evidence"])
         assert d.parts[-1].name.endswith("output_scale")

@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from st_helpers import write_st
 
 import qformat
 from qformat.errors import HeaderError, LimitError, UnsupportedError
 from qformat.readers._st.header import parse_safetensors_header
 from qformat.readers.safetensors import read_safetensors
-
-from st_helpers import write_st
 
 _NP = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I8": np.int8,
        "U8": np.uint8, "I16": np.int16, "I32": np.int32, "I64": np.int64, "U16": np.uint16,
@@ -30,7 +29,8 @@ tensor_dicts = st.dictionaries(
     max_size=8)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=tensor_dicts, seed=st.integers(0, 2**31))
 def test_listing_matches_the_reference_reader(tmp_path: Path, spec: dict, seed: int) -> None:
     """Files written by ``safetensors`` (incl. empty tensors) list and read back identically."""
@@ -43,10 +43,11 @@ def test_listing_matches_the_reference_reader(tmp_path: Path, spec: dict, seed: 
     with read_safetensors(path) as model, safe_open(str(path), "numpy") as ref:
         assert sorted(model.keys()) == sorted(ref.keys())
         assert model.metadata["__metadata__"] == {"k": "v"}
-        for name in ref.keys():
+        for name in ref:
             info = model.info(name)
             want = ref.get_tensor(name)
-            assert info.method == "none" and info.shape == want.shape
+            assert info.method == "none"
+            assert info.shape == want.shape
             assert info.nbytes == want.nbytes
             got = model.get(name)
             assert got.dtype == np.float32
@@ -61,14 +62,18 @@ def _raw(header: dict | str, data: bytes = b"") -> tuple[bytes, int]:
 def test_header_accepts_space_padding_and_reports_absolute_offsets() -> None:
     raw = b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' + b" " * 5
     meta, tensors, warnings = parse_safetensors_header(raw, 8, data_start=64)
-    assert meta is None and warnings == []
-    assert tensors[0].start == 64 and tensors[0].nbytes == 8 and tensors[0].shape == (2,)
+    assert meta is None
+    assert warnings == []
+    assert tensors[0].start == 64
+    assert tensors[0].nbytes == 8
+    assert tensors[0].shape == (2,)
 
 
 def test_unknown_entry_keys_warn_but_do_not_fail() -> None:
     raw = b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}}'
     _, _, warnings = parse_safetensors_header(raw, 4)
-    assert warnings and "extra" in warnings[0]
+    assert warnings
+    assert "extra" in warnings[0]
 
 
 @pytest.mark.parametrize(("header", "size", "error", "field"), [
@@ -92,14 +97,16 @@ def test_invalid_headers_raise_typed_errors(header: dict, size: int, error: type
     raw, _ = _raw(header)
     with pytest.raises(error) as info:
         parse_safetensors_header(raw, size, path="x.safetensors")
-    assert info.value.field == field and "x.safetensors" in str(info.value)
+    assert info.value.field == field
+    assert "x.safetensors" in str(info.value)
 
 
 def test_empty_tensor_on_a_boundary_is_what_the_reference_writer_makes(tmp_path: Path) -> None:
     path = write_st(tmp_path / "e.safetensors", {"a": np.zeros(0, np.float32),
                                                  "b": np.ones(2, np.float32)})
     with read_safetensors(path) as model:
-        assert model.get("a").shape == (0,) and model.get("b").tolist() == [1.0, 1.0]
+        assert model.get("a").shape == (0,)
+        assert model.get("b").tolist() == [1.0, 1.0]
 
 
 def test_many_tensors_header(tmp_path: Path) -> None:
@@ -113,7 +120,8 @@ def test_many_tensors_header(tmp_path: Path) -> None:
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(range(256)) * (n // 256)
                      + bytes(range(n % 256)))
     with qformat.open(path) as model:
-        assert len(model) == n and model.get("layer.4999.w").tolist() == [(4999 % 256)]
+        assert len(model) == n
+        assert model.get("layer.4999.w").tolist() == [(4999 % 256)]
 
 
 def test_bf16_f8_e8m0_and_f4_tensors_decode_exactly(tmp_path: Path) -> None:
@@ -136,4 +144,5 @@ def test_bf16_f8_e8m0_and_f4_tensors_decode_exactly(tmp_path: Path) -> None:
         assert model.get("e4").tolist() == [0.5, -448.0]
         assert model.get("e8").tolist() == [1.0, 8.0]
         assert model.get("f4").tolist() == [1.0, -0.5]
-        assert model.info("f4").bits == 4 and model.info("f4").nbytes == 1
+        assert model.info("f4").bits == 4
+        assert model.info("f4").nbytes == 1

@@ -10,11 +10,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from st_helpers import HOSTILE, load_json
 
 import qformat.errors as errors
 from qformat.readers._st.detect import _detectors
 from qformat.readers.safetensors import read_safetensors
-from st_helpers import HOSTILE, load_json
 
 CASES = load_json(HOSTILE / "cases.json")
 _detectors()  # import every scheme module now, so tracemalloc sees only the reader's work
@@ -44,6 +44,16 @@ def deadline():
     signal.signal(signal.SIGALRM, old)
 
 
+def _open_then_get(path: Path, case: dict) -> None:
+    model = read_safetensors(path)
+    try:
+        assert case["stage"] == "get", "opening should have failed"
+        model.info(case["tensor"])  # listing still works
+        model.get(case["tensor"])
+    finally:
+        model.close()
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_hostile_case(name: str, deadline: None) -> None:
     case = CASES[name]
@@ -52,25 +62,20 @@ def test_hostile_case(name: str, deadline: None) -> None:
     try:
         if case["error"] == "none":
             with read_safetensors(path) as model:
-                listing = [model.info(k) for k in model.keys()]
+                listing = [model.info(k) for k in model]
                 assert listing
-                for k in model.keys():
+                for k in model:
                     if model.info(k).method != "none" or k == "w":
                         model.get(k)
                 assert model.warnings or name == "ct_redos_target"
             return
         expected = getattr(errors, case["error"])
         with pytest.raises(expected) as info:
-            model = read_safetensors(path)
-            try:
-                assert case["stage"] == "get", "opening should have failed"
-                model.info(case["tensor"])  # listing still works
-                model.get(case["tensor"])
-            finally:
-                model.close()
+            _open_then_get(path, case)
         err = info.value
         assert type(err) is expected
-        assert err.path is not None and str(path) in err.path
+        assert err.path is not None
+        assert str(path) in err.path
         assert err.tensor is not None or err.field is not None
     finally:
         peak = tracemalloc.get_traced_memory()[1]

@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qformat.readers._st.common import (
-    E2M1, e8m0_to_f32, float_of, unpack_lsb, unpack_lsb_axis, unpack_nibbles,
+    E2M1,
+    e8m0_to_f32,
+    float_of,
+    unpack_lsb,
+    unpack_lsb_axis,
+    unpack_nibbles,
 )
 
 
@@ -42,7 +47,9 @@ def test_unpack_lsb_straddles_words_and_reads_int32_views() -> None:
     # 3-bit: value 10 spans bits 30-32 (word 0 bits 30-31 + word 1 bit 0)
     words = np.array([[0b11 << 30, 0b1, 0]], dtype=np.uint32).view(np.int32)
     vals = unpack_lsb(words, 3, 32)
-    assert vals[0, 10] == 0b111 and vals[0, :10].sum() == 0 and vals[0, 11:].sum() == 0
+    assert vals[0, 10] == 0b111
+    assert vals[0, :10].sum() == 0
+    assert vals[0, 11:].sum() == 0
 
 
 def test_unpack_lsb_rejects_short_rows() -> None:
@@ -71,7 +78,11 @@ def test_e8m0_and_f4_and_fnuz() -> None:
     e = np.array([0, 1, 126, 127, 128, 254, 255], dtype=np.uint8)
     got = e8m0_to_f32(e)
     want = [2.0**-127, 2.0**-126, 0.5, 1.0, 2.0, 2.0**127]
-    assert got[:6].tolist() == want and np.isnan(got[6])
+    assert got[:6].tolist() == want
+    assert np.isnan(got[6])
     assert float_of(np.array([0x23], np.uint8), "F4").tolist() == [E2M1[3], E2M1[2]]
     fnuz = float_of(np.array([0x00, 0x80, 0x40, 0x38], np.uint8), "F8_E4M3FNUZ")
-    assert fnuz[0] == 0 and np.isnan(fnuz[1]) and fnuz[2] == 1.0 and fnuz[3] == 0.5
+    assert fnuz[0] == 0
+    assert np.isnan(fnuz[1])
+    assert fnuz[2] == 1.0
+    assert fnuz[3] == 0.5
