@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import LayoutError, QFormatError, UnsupportedError
 from ..model import Model, PartInfo, TensorInfo, bits_per_weight
 from ._st.common import Logical, Source
-from ._st.detect import detect_all, unsupported_error
+from ._st.detect import decode_plain, detect_all, unsupported_error
 from ._st.evidence import Evidence
 from ._st.files import Checkpoint, open_checkpoint
 
@@ -57,6 +57,7 @@ class SafetensorsModel(Model):
             self._ckpt.close()
             raise
         self._logicals: dict[str, Logical] = {lg.name: lg for lg in logicals}
+        self._infos: dict[str, TensorInfo] = {}
         self.warnings = [*self._ckpt.warnings, *self._evidence.warnings, *detect_warnings]
         self.metadata = self._metadata()
 
@@ -100,22 +101,27 @@ class SafetensorsModel(Model):
             raise QFormatError("no such tensor", path=self.path, tensor=name) from None
 
     def info(self, name: str) -> TensorInfo:
+        cached = self._infos.get(name)
+        if cached is not None:
+            return cached
         lg = self.logical(name)
         tensors = self._ckpt.tensors
-        parts = tuple(PartInfo(p, tensors[p].dtype, tensors[p].shape, tensors[p].nbytes)
-                      for p in lg.parts)
-        nbytes = sum(p.nbytes for p in parts)
+        parts = tuple([PartInfo(p, tensors[p].dtype, tensors[p].shape, tensors[p].nbytes)
+                       for p in lg.parts])
+        nbytes = sum([p.nbytes for p in parts])
         numel = 1
         for dim in lg.shape:
             numel *= dim
         extra = dict(lg.extra)
-        if lg.decode is None and lg.error is None:
+        if lg.decode is None and not lg.plain and lg.error is None:
             extra.setdefault("dequantize", f"unsupported: {lg.unsupported}")
-        return TensorInfo(
+        info = TensorInfo(
             name=lg.name, shape=tuple(lg.shape), dtype=lg.dtype, method=lg.method,
             bits=lg.bits, group_size=lg.group_size, symmetric=lg.symmetric,
             bits_per_weight=None if lg.error is not None else bits_per_weight(nbytes, numel),
             nbytes=nbytes, parts=parts, extra=extra)
+        self._infos[name] = info
+        return info
 
     def quantization(self) -> dict[str, Any]:
         infos = [self.info(k) for k in self.keys()]
@@ -142,10 +148,10 @@ class SafetensorsModel(Model):
         lg = self.logical(name)
         if lg.error is not None:
             raise lg.error
-        if lg.decode is None:
+        if lg.decode is None and not lg.plain:
             raise unsupported_error(lg, self.path)
         try:
-            out = lg.decode(self._source)
+            out = decode_plain(lg, self._source) if lg.plain else lg.decode(self._source)
         except QFormatError as exc:
             raise exc.with_context(path=self.path, tensor=name) from None
         except (ValueError, IndexError, TypeError) as exc:

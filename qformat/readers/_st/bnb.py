@@ -170,8 +170,13 @@ def _bnb4(d: Detect, wprefix: str, qtype: str) -> Logical:
             blocks = np.arange(nblocks) // nested_bs
             scale = nm[src.array(absmax.name)] * na[blocks]
             scale = scale + offset
-        out = table[codes] * np.repeat(scale, blocksize)[:numel]
-        return out.reshape(shape)
+        values = table[codes]
+        if numel % blocksize == 0:
+            values = values.reshape(-1, blocksize)
+            values *= scale[:, None]
+        else:
+            values *= np.repeat(scale, blocksize)[:numel]
+        return values.reshape(shape)
 
     return Logical(name=wprefix, shape=tuple(shape), dtype=dtype, method=f"bnb-{qtype}",
                    parts=tuple(parts), bits=4, group_size=blocksize, symmetric=True,

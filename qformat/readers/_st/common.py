@@ -4,7 +4,7 @@ vectorised numpy bit unpacking and float decoding used by several schemes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -57,9 +57,13 @@ class Source:
 Decoder = Callable[[Source], np.ndarray]
 
 
-@dataclass
+@dataclass(slots=True)
 class Logical:
-    """One logical tensor: the name/shape the unquantized checkpoint would use, its parts."""
+    """One logical tensor: the name/shape the unquantized checkpoint would use, its parts.
+
+    ``decode`` is None for a plain stored tensor (``plain=True``: converted as stored) or for a
+    scheme qformat can only detect (``unsupported`` says why).
+    """
 
     name: str
     shape: tuple[int, ...]
@@ -75,6 +79,7 @@ class Logical:
     unsupported: str | None = None
     error: QFormatError | None = None
     raw: Callable[[Source], QTensor] | None = None
+    plain: bool = False
 
 
 class Detect:
@@ -89,13 +94,16 @@ class Detect:
         self.claimed: set[str] = set()
         self.logicals: list[Logical] = []
         self.warnings: list[str] = []
-        self._suffix_index: dict[str, list[str]] = {}
+        by_last: dict[str, list[str]] = {}
+        for name in tensors:
+            by_last.setdefault(name.rpartition(".")[2], []).append(name)
+        self._by_last = by_last
 
-    def with_suffix(self, suffix: str) -> Iterator[str]:
+    def with_suffix(self, suffix: str) -> list[str]:
         """Module prefixes of unclaimed tensors named ``<prefix><suffix>`` (file order)."""
-        for name in self.tensors:
-            if name.endswith(suffix) and name not in self.claimed:
-                yield name[: len(name) - len(suffix)]
+        n = len(suffix)
+        return [name[:-n] for name in self._by_last.get(suffix.rpartition(".")[2], ())
+                if name.endswith(suffix) and name not in self.claimed and len(name) > n]
 
     def get(self, name: str) -> StoredTensor | None:
         """The unclaimed stored tensor ``name``, or None."""
@@ -227,6 +235,16 @@ def unpack_lsb(words: np.ndarray, bits: int, count: int) -> np.ndarray:
                           expected=f">= {-(-count * bits // 32)} words", found=nwords)
     mask = (1 << bits) - 1
     out_dtype = np.uint8 if bits <= 8 else np.uint32
+    if 8 % bits == 0:
+        # whole bytes hold 8/bits codes, low bits first (words are little-endian)
+        per = 8 // bits
+        by = w.view(np.uint8).reshape(*lead, nwords * 4)[..., : -(-count // per)]
+        if per == 1:
+            return by[..., :count].copy()
+        out = np.empty((*lead, by.shape[-1], per), dtype=np.uint8)
+        for k in range(per):
+            out[..., k] = (by >> np.uint8(k * bits)) & np.uint8(mask)
+        return out.reshape(*lead, by.shape[-1] * per)[..., :count]
     if 32 % bits == 0:
         per = 32 // bits
         shifts = (np.arange(per, dtype=np.uint32) * bits)
@@ -294,3 +312,55 @@ def linear_shape_hint(d: Detect, prefix: str, numel: int) -> tuple[tuple[int, in
     if out_in and out_in[0] and out_in[1] and out_in[0] * out_in[1] == numel:
         return (out_in[0], out_in[1]), "from config.json sizes (llama-style module name)"
     return None, "original shape not stored in the file"
+
+
+# -- grouped dequantization -------------------------------------------------------------------
+def _per_column(values: np.ndarray, cols: np.ndarray | None, group_size: int,
+                ncols: int) -> tuple[np.ndarray, bool]:
+    """[R, G] per-group values -> broadcastable against [R, C] (or [R, G, gs] when grouped)."""
+    if cols is None and group_size > 0 and ncols % group_size == 0 and \
+            values.shape[1] == ncols // group_size:
+        return values[:, :, None], True
+    if cols is None:
+        cols = np.arange(ncols) // group_size if group_size > 0 else np.zeros(ncols, np.intp)
+    return values[:, cols], False
+
+
+def grouped_sub_mul(codes: np.ndarray, scale: np.ndarray, *, group_size: int,
+                    zero: np.ndarray | None = None, offset: float = 0.0,
+                    cols: np.ndarray | None = None) -> np.ndarray:
+    """``((codes - offset) - zero) * scale`` per column group, float32 [R, C].
+
+    ``codes - offset - zero`` is exact in float32 for integer zeros (GPTQ, AWQ,
+    compressed-tensors) and one rounding for float zeros (HQQ), then one rounding for the
+    product: the same operations, in the same order, as the producers' float32 decoders.
+    ``cols`` maps each column to its group (act-order); otherwise column i is group i // gs.
+    """
+    rows, ncols = codes.shape
+    s, grouped = _per_column(scale, cols, group_size, ncols)
+    z = None if zero is None else _per_column(zero, cols, group_size, ncols)[0]
+    q = codes.reshape(rows, -1, group_size) if grouped else codes
+    d = q.astype(np.float32)
+    if offset:
+        d -= np.float32(offset)
+    if z is not None:
+        d -= z
+    d *= s
+    return d.reshape(rows, ncols)
+
+
+def grouped_mul_add(codes: np.ndarray, scale: np.ndarray, bias: np.ndarray, *,
+                    group_size: int, negate_bias: bool = False) -> np.ndarray:
+    """``codes * scale + bias`` (or ``- bias``) per column group, float32 [R, C], two roundings
+    as MLX, optimum-quanto and AWQ GEMV_FAST compute it."""
+    rows, ncols = codes.shape
+    s, grouped = _per_column(scale, None, group_size, ncols)
+    b = _per_column(bias, None, group_size, ncols)[0]
+    q = codes.reshape(rows, -1, group_size) if grouped else codes
+    out = q.astype(np.float32)
+    out *= s
+    if negate_bias:
+        out -= b
+    else:
+        out += b
+    return out.reshape(rows, ncols)

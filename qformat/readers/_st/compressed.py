@@ -32,6 +32,7 @@ from .common import (
     Source,
     e8m0_to_f32,
     float_of,
+    grouped_sub_mul,
     need_dtype,
     shape2,
     unpack_lsb,
@@ -360,7 +361,7 @@ def _packed(d: Detect, prefix: str, parts: list[str], fmt: str | None, args: dic
         return vals.reshape(*w.shape[:-1], -1)[..., :count].astype(np.uint8)
 
     def decode(src: Source) -> np.ndarray:
-        q = unpack(src.array(packed.name), inn).astype(np.float32) - offset
+        codes = unpack(src.array(packed.name), inn)
         zero = None
         if zp_t is not None:
             raw = src.array(zp_t.name)
@@ -368,7 +369,14 @@ def _packed(d: Detect, prefix: str, parts: list[str], fmt: str | None, args: dic
                 zero = raw.astype(np.float32)
             else:
                 zero = unpack(np.ascontiguousarray(raw.T), out).T.astype(np.float32) - offset
-        return scaling.apply(src, q, zero)
+        if scaling.strategy in ("group", "channel"):
+            scale = float_of(src.array(scale_t.name), scale_t.dtype).reshape(out, -1)
+            cols = scaling.columns(src, inn) if g_idx is not None else None
+            gs = scaling.group_size if scaling.strategy == "group" else inn
+            return grouped_sub_mul(codes, scale, group_size=gs, offset=offset,
+                                   zero=None if zero is None else zero.reshape(out, -1),
+                                   cols=cols)
+        return scaling.apply(src, codes.astype(np.float32) - offset, zero)
 
     gs = scaling.group_size
     label = (f"compressed-tensors-pack-quantized-int{bits}-"

@@ -40,17 +40,20 @@ def _detectors() -> list[Callable[[Detect], None]]:
     ]
 
 
+_NO_FLOAT = ("C64", "F6_E2M3", "F6_E3M2")
+
+
 def _plain(t: StoredTensor) -> Logical:
-    bits = dtype_bits(t.dtype)
-    unsupported = None
-    decode = None
-    if t.dtype in ("C64", "F6_E2M3", "F6_E3M2"):
-        unsupported = f"{t.dtype} tensors have no float32 form in qformat"
-    else:
-        def decode(src: Source, t: StoredTensor = t) -> np.ndarray:
-            return float_of(src.array(t.name), t.dtype).reshape(t.shape)
-    return Logical(name=t.name, shape=t.shape, dtype=t.dtype, method="none", parts=(t.name,),
-                   bits=bits, decode=decode, unsupported=unsupported)
+    if t.dtype in _NO_FLOAT:
+        return Logical(t.name, t.shape, t.dtype, "none", (t.name,), dtype_bits(t.dtype),
+                       unsupported=f"{t.dtype} tensors have no float32 form in qformat")
+    return Logical(t.name, t.shape, t.dtype, "none", (t.name,), dtype_bits(t.dtype),
+                   plain=True)
+
+
+def decode_plain(lg: Logical, src: Source) -> np.ndarray:
+    t = src.tensors[lg.parts[0]]
+    return float_of(src.array(t.name), t.dtype).reshape(t.shape)
 
 
 #: config quant_method -> the per-tensor methods it can produce
@@ -89,7 +92,8 @@ def detect_all(tensors: dict[str, StoredTensor], evidence: Evidence, path: str,
         if name not in d.claimed:
             d.logicals.append(_plain(t))
     order = {name: i for i, name in enumerate(tensors)}
-    d.logicals.sort(key=lambda lg: min((order.get(p, 0) for p in lg.parts), default=0))
+    d.logicals.sort(key=lambda lg: order[lg.parts[0]] if len(lg.parts) == 1 else
+                    min((order.get(p, 0) for p in lg.parts), default=0))
     seen: dict[str, Logical] = {}
     for lg in d.logicals:
         if lg.name in seen:

@@ -21,11 +21,12 @@ from .common import (
     Logical,
     Source,
     float_of,
+    grouped_mul_add,
+    grouped_sub_mul,
     int_param,
     need_dtype,
     shape2,
     unpack_lsb,
-    unpack_lsb_axis,
 )
 from .header import StoredTensor
 
@@ -190,15 +191,19 @@ def _gptq(d: Detect, name: str, s: dict[str, StoredTensor | None],
     group_size = gs if gs != in_features or groups != 1 else -1
 
     def decode(src: Source) -> np.ndarray:
-        q = unpack_lsb_axis(src.array(qw.name), bits, in_features, axis=0)  # [in, out]
-        z = unpack_lsb(src.array(qz.name), bits, out).astype(np.int16)  # [G, out]
+        # unpack in [out, in] orientation: the stream runs down the input rows per column
+        q = unpack_lsb(np.ascontiguousarray(src.array(qw.name).T), bits, in_features)
+        z = unpack_lsb(src.array(qz.name), bits, out)  # [G, out]
         if v1:
-            z = (z + 1) & mask
+            z = (z + np.uint8(1)) & np.uint8(mask)
         scale = float_of(src.array(sc.name), sc.dtype)
         idx = _group_index(src, gi, in_features, group_size, groups)
-        diff = q.astype(np.int16) - z[idx]
-        w = scale[idx] * diff.astype(np.float32)
-        return np.ascontiguousarray(w.T)
+        sequential = group_size > 0 and np.array_equal(
+            idx, np.arange(in_features) // group_size)
+        cols = None if sequential or (group_size == -1 and groups == 1) else idx
+        gs = group_size if group_size > 0 else in_features
+        return grouped_sub_mul(q, np.ascontiguousarray(scale.T), group_size=gs,
+                               zero=np.ascontiguousarray(z.T).astype(np.float32), cols=cols)
 
     return Logical(
         name=name, shape=(out, in_features), dtype=sc.dtype, method="gptq", parts=parts,
@@ -263,12 +268,10 @@ def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
         gs = _resolve_gs(gs, in_features, groups, sc.name, evidence)
 
         def decode(src: Source) -> np.ndarray:
-            q = _awq_gemm_unpack(src.array(qw.name))  # [in, out]
-            z = _awq_gemm_unpack(src.array(qz.name))  # [G, out]
-            scale = float_of(src.array(sc.name), sc.dtype)
-            g = np.arange(in_features) // gs
-            w = (q.astype(np.int16) - z[g].astype(np.int16)).astype(np.float32) * scale[g]
-            return np.ascontiguousarray(w.T)
+            q = np.ascontiguousarray(_awq_gemm_unpack(src.array(qw.name)).T)  # [out, in]
+            z = _awq_gemm_unpack(src.array(qz.name)).T.astype(np.float32)  # [out, G]
+            scale = np.ascontiguousarray(float_of(src.array(sc.name), sc.dtype).T)
+            return grouped_sub_mul(q, scale, group_size=gs, zero=z)
 
         extra = {"format": "gemm", "packing": "int32 [in, out/8], interleave [0,2,4,6,1,3,5,7]"}
     elif kind == "gemv":
@@ -292,11 +295,9 @@ def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
 
         def decode(src: Source) -> np.ndarray:
             q = unpack_lsb(src.array(qw.name), 4, in_features)  # [out, in]
-            z = unpack_lsb(src.array(qz.name), 4, groups)  # [out, G]
-            scale = float_of(src.array(sc.name), sc.dtype)[:, :groups]
-            g = np.arange(in_features) // gs
-            return (q.astype(np.int16) - z[:, g].astype(np.int16)).astype(np.float32) \
-                * scale[:, g]
+            z = unpack_lsb(src.array(qz.name), 4, groups).astype(np.float32)  # [out, G]
+            scale = np.ascontiguousarray(float_of(src.array(sc.name), sc.dtype)[:, :groups])
+            return grouped_sub_mul(q, scale, group_size=gs, zero=z)
 
         extra = {"format": "gemv", "packing": "int32 [out, in/8], natural nibble order"}
     else:  # gemv_fast
@@ -323,10 +324,9 @@ def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
 
         def decode(src: Source) -> np.ndarray:
             q = _gemv_fast_unpack(src.array(qw.name), out, in_features)  # [out, in]
-            scale = float_of(src.array(sc.name), sc.dtype)[:groups].T  # [out, G]
-            zero = float_of(src.array(qz.name), qz.dtype)[:groups].T
-            g = np.arange(in_features) // gs
-            return q.astype(np.float32) * scale[:, g] + zero[:, g]
+            scale = np.ascontiguousarray(float_of(src.array(sc.name), sc.dtype)[:groups].T)
+            zero = np.ascontiguousarray(float_of(src.array(qz.name), qz.dtype)[:groups].T)
+            return grouped_mul_add(q, scale, zero, group_size=gs)
 
         extra = {"format": "gemv_fast",
                  "packing": "int16 [out/4, in], 4-row interleave, 32-input permutation",
@@ -355,11 +355,18 @@ def _resolve_gs(gs: int | None, in_features: int, groups: int, where: str,
 
 
 def _awq_gemm_unpack(words: np.ndarray) -> np.ndarray:
-    """[R, C] int32 -> [R, 8C] nibbles with AWQ's column interleave undone."""
-    nib = unpack_lsb(words, 4, words.shape[-1] * 8).reshape(*words.shape, 8)
-    out = np.empty_like(nib)
-    out[..., list(_AWQ_ORDER)] = nib
-    return out.reshape(*words.shape[:-1], words.shape[-1] * 8)
+    """[R, C] int32 -> [R, 8C] nibbles with AWQ's column interleave undone.
+
+    Nibble k of word c holds column 8c + [0,2,4,6,1,3,5,7][k]; byte b of the little-endian
+    word holds nibbles 2b (low half) and 2b+1 (high half).
+    """
+    rows, ncols = words.shape
+    by = np.ascontiguousarray(words).view(np.uint8).reshape(rows, ncols, 4)
+    out = np.empty((rows, ncols, 8), dtype=np.uint8)
+    for b in range(4):
+        out[..., _AWQ_ORDER[2 * b]] = by[..., b] & np.uint8(0x0F)
+        out[..., _AWQ_ORDER[2 * b + 1]] = by[..., b] >> np.uint8(4)
+    return out.reshape(rows, ncols * 8)
 
 
 @lru_cache(maxsize=4)

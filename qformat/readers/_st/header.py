@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from ... import limits
 from ...errors import HeaderError, LimitError, QFormatError, UnsupportedError
@@ -31,8 +30,7 @@ ST_DTYPE_BITS: dict[str, int] = {
 _ENTRY_KEYS = {"dtype", "shape", "data_offsets"}
 
 
-@dataclass(frozen=True, slots=True)
-class StoredTensor:
+class StoredTensor(NamedTuple):
     """One tensor as the file stores it; ``start`` is an absolute file offset."""
 
     name: str
@@ -127,14 +125,41 @@ def parse_safetensors_header(raw: bytes, buffer_size: int, *, path: str = "", sh
                           else next(type(v).__name__ for v in metadata.values()
                                     if not isinstance(v, str)))
     tensors: list[StoredTensor] = []
+    append = tensors.append
+    bits_of, max_ndim, max_el = ST_DTYPE_BITS.get, limits.MAX_NDIM, limits.MAX_ELEMENTS
     for name, entry in obj.items():
-        tensors.append(_entry(name, entry, buffer_size, path, shard, data_start, warnings))
+        # fast path for the common well-formed entry; anything unusual is re-checked by
+        # _entry, which names exactly what is wrong
+        if type(entry) is dict and len(entry) == 3 and name and len(name) <= _NAME_CHARS_SAFE:
+            dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), \
+                entry.get("data_offsets")
+            bits = bits_of(dtype) if type(dtype) is str else None
+            if (bits is not None and type(shape) is list and len(shape) <= max_ndim
+                    and type(offsets) is list and len(offsets) == 2):
+                numel = 1
+                for dim in shape:
+                    if type(dim) is not int or dim < 0 or dim > max_el:
+                        break
+                    numel *= dim
+                else:
+                    begin, end = offsets
+                    if (type(begin) is int and type(end) is int
+                            and 0 <= begin <= end <= buffer_size and numel <= max_el
+                            and not (numel * bits) % 8 and end - begin == numel * bits // 8):
+                        append(StoredTensor(name, dtype, tuple(shape), data_start + begin,
+                                            end - begin, shard))
+                        continue
+        append(_entry(name, entry, buffer_size, path, shard, data_start, warnings))
     _check_tiling(tensors, buffer_size, data_start, path)
     return metadata, tensors, warnings
 
 
+_NAME_CHARS_SAFE = limits.SAFETENSORS_MAX_NAME_BYTES // 4  # UTF-8 needs at most 4 bytes/char
+
+
 def _entry(name: str, entry: Any, buffer_size: int, path: str, shard: int, data_start: int,
            warnings: list[str]) -> StoredTensor:
+    """One header entry, every field checked; the error names what is wrong."""
     if not name:
         raise HeaderError("empty tensor name", path=path, field="header")
     if len(name.encode("utf-8", "surrogatepass")) > limits.SAFETENSORS_MAX_NAME_BYTES:
@@ -205,7 +230,7 @@ def _check_tiling(tensors: list[StoredTensor], buffer_size: int, data_start: int
                   path: str) -> None:
     """The ranges must cover the buffer exactly, in offset order (empty tensors on a boundary)."""
     pos = 0
-    for t in sorted(tensors, key=lambda t: (t.start, t.nbytes)):
+    for t in sorted(tensors, key=_by_range):
         begin = t.start - data_start
         if begin != pos:
             what = "overlaps the previous tensor" if begin < pos else "leaves a hole before it"
@@ -217,6 +242,10 @@ def _check_tiling(tensors: list[StoredTensor], buffer_size: int, data_start: int
         raise HeaderError("bytes after the last tensor (trailing data or polyglot file)",
                           path=path, field="data_offsets", expected=f"buffer of {pos} bytes",
                           found=f"{buffer_size} bytes")
+
+
+def _by_range(t: StoredTensor) -> tuple[int, int]:
+    return t.start, t.nbytes
 
 
 def read_safetensors_header(f: BinaryIO, file_size: int, *, path: str = "", shard: int = 0

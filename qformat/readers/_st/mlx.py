@@ -24,6 +24,7 @@ from .common import (
     Source,
     e8m0_to_f32,
     float_of,
+    grouped_mul_add,
     need_dtype,
     unpack_lsb,
 )
@@ -124,9 +125,10 @@ def _mlx(d: Detect, prefix: str, has_biases: bool) -> Logical:
     def decode(src: Source) -> np.ndarray:
         codes = unpack_lsb(src.array(w.name), bits, in_features)
         if kind == "affine":
-            scale = float_of(src.array(s.name), s.dtype)
-            bias = float_of(src.array(b.name), b.dtype)
-            return codes.astype(np.float32) * scale[..., g] + bias[..., g]
+            scale = float_of(src.array(s.name), s.dtype).reshape(-1, ngroups)
+            bias = float_of(src.array(b.name), b.dtype).reshape(-1, ngroups)
+            return grouped_mul_add(codes.reshape(-1, in_features), scale, bias,
+                                   group_size=gs).reshape(shape)
         raw_s = src.array(s.name)
         scale = e8m0_to_f32(raw_s) if kind == "e8m0" else float_of(raw_s, "F8_E4M3")
         values = E2M1[codes] if bits == 4 else float_of(codes.astype(np.uint8), "F8_E4M3")
