@@ -268,8 +268,8 @@ def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
         gs = _resolve_gs(gs, in_features, groups, sc.name, evidence)
 
         def decode(src: Source) -> np.ndarray:
-            q = np.ascontiguousarray(_awq_gemm_unpack(src.array(qw.name)).T)  # [out, in]
-            z = _awq_gemm_unpack(src.array(qz.name)).T.astype(np.float32)  # [out, G]
+            q = _awq_gemm_unpack_t(src.array(qw.name))  # [out, in]
+            z = _awq_gemm_unpack_t(src.array(qz.name)).astype(np.float32)  # [out, G]
             scale = np.ascontiguousarray(float_of(src.array(sc.name), sc.dtype).T)
             return grouped_sub_mul(q, scale, group_size=gs, zero=z)
 
@@ -354,19 +354,20 @@ def _resolve_gs(gs: int | None, in_features: int, groups: int, where: str,
     return gs
 
 
-def _awq_gemm_unpack(words: np.ndarray) -> np.ndarray:
-    """[R, C] int32 -> [R, 8C] nibbles with AWQ's column interleave undone.
+def _awq_gemm_unpack_t(words: np.ndarray) -> np.ndarray:
+    """[R, C] int32 -> the transposed nibbles [8C, R], AWQ's column interleave undone.
 
     Nibble k of word c holds column 8c + [0,2,4,6,1,3,5,7][k]; byte b of the little-endian
-    word holds nibbles 2b (low half) and 2b+1 (high half).
+    word holds nibbles 2b (low half) and 2b+1 (high half). Transposing the int32 words first
+    is far cheaper than transposing the unpacked bytes.
     """
     rows, ncols = words.shape
-    by = np.ascontiguousarray(words).view(np.uint8).reshape(rows, ncols, 4)
-    out = np.empty((rows, ncols, 8), dtype=np.uint8)
+    by = np.ascontiguousarray(words.T).view(np.uint8).reshape(ncols, rows, 4)
+    out = np.empty((ncols, 8, rows), dtype=np.uint8)
     for b in range(4):
-        out[..., _AWQ_ORDER[2 * b]] = by[..., b] & np.uint8(0x0F)
-        out[..., _AWQ_ORDER[2 * b + 1]] = by[..., b] >> np.uint8(4)
-    return out.reshape(rows, ncols * 8)
+        out[:, _AWQ_ORDER[2 * b], :] = by[..., b] & np.uint8(0x0F)
+        out[:, _AWQ_ORDER[2 * b + 1], :] = by[..., b] >> np.uint8(4)
+    return out.reshape(ncols * 8, rows)
 
 
 @lru_cache(maxsize=4)

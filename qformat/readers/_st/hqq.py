@@ -157,7 +157,9 @@ def _hqq(d: Detect, prefix: str, parts: list[str]) -> Logical:
         q = q[:packed_rows_dim].astype(np.float32)
         zero = float_of(src.array(zero_t.name), zero_t.dtype).reshape(sz_shape)
         scale = float_of(src.array(scale_t.name), scale_t.dtype).reshape(sz_shape)
-        return ((q - zero) * scale).reshape(shape)
+        q -= zero  # in place: (q - zero) then * scale, two float32 roundings as HQQ
+        q *= scale
+        return q.reshape(shape)
 
     return Logical(
         name=prefix + ".weight", shape=tuple(shape), dtype=compute, method="hqq",

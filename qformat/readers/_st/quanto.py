@@ -144,7 +144,9 @@ def _quanto(d: Detect, prefix: str, data: StoredTensor, packed: bool,
         if int_shift:
             w = scale * (q.astype(np.int16) - shift.astype(np.int16)).astype(np.float32)
         else:
-            w = scale * q.astype(np.float32) - float_of(shift, shift_t.dtype)
+            w = q.astype(np.float32)
+            w *= scale
+            w -= float_of(shift, shift_t.dtype)
         return w.reshape(shape)
 
     return Logical(name=wprefix, shape=tuple(shape), dtype=scale_t.dtype, method="quanto",
