@@ -10,11 +10,17 @@ codebooks[m, codes[a, j, m], r, c], summed in codebook order in float32 as AQLM'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ... import limits
 from ...errors import LayoutError, QFormatError
 from .common import NAMES, Detect, Logical, Source, float_of, need_dtype
+from .lossless import codebook_from_aqlm
+
+if TYPE_CHECKING:
+    from ...layouts.qtensor import QTensor
 
 __all__ = ["detect_aqlm"]
 
@@ -82,6 +88,12 @@ def _aqlm(d: Detect, prefix: str) -> Logical:
         acc = acc * scale
         return np.ascontiguousarray(acc.transpose(0, 2, 1, 3).reshape(out, in_features))
 
+    def raw(src: Source) -> QTensor:
+        return codebook_from_aqlm(src.array(codes_t.name), src.array(books_t.name),
+                                  books_t.dtype, src.array(scales_t.name), scales_t.dtype,
+                                  in_group_size=ig, out_group_size=og, num_codebooks=m,
+                                  nbits_per_codebook=nb, dtype=d.model_dtype())
+
     bits = m * nb / (og * ig)
     return Logical(
         name=prefix + ".weight", shape=(out, in_features), dtype=scales_t.dtype, method="aqlm",
@@ -89,4 +101,4 @@ def _aqlm(d: Detect, prefix: str) -> Logical:
         bits=int(bits) if bits == int(bits) else bits, group_size=ig, symmetric=None,
         extra={"num_codebooks": m, "nbits_per_codebook": nb, "in_group_size": ig,
                "out_group_size": og, "label": f"aqlm-{m}x{nb}"},
-        decode=decode)
+        decode=decode, raw=raw)

@@ -11,9 +11,11 @@ Source: ``../shared/notes/format-safetensors.md`` §2.4, bitsandbytes 0.50.2.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ...errors import LayoutError, QFormatError
+from ...errors import LayoutError, QFormatError, UnsupportedError
 from .common import (
     NAMES,
     Detect,
@@ -25,6 +27,10 @@ from .common import (
     unpack_nibbles,
 )
 from .header import StoredTensor, loads_json_strict
+from .lossless import bitpack_from_codes
+
+if TYPE_CHECKING:
+    from ...layouts.qtensor import QTensor
 
 __all__ = ["detect_bnb"]
 
@@ -155,13 +161,36 @@ def _bnb4(d: Detect, wprefix: str, qtype: str) -> Logical:
     extra["label"] = f"bnb-{qtype}" + ("-dq" if nested is not None else "")
     extra["evidence"] = [f"quant_state JSON: {qtype}, blocksize {blocksize}, shape {shape}"]
 
-    def decode(src: Source) -> np.ndarray:
-        codes = unpack_nibbles(src.array(weight.name), low_first=False)[:numel]
+    def table_of(src: Source) -> np.ndarray:
         table = float_of(src.array(qmap.name), "F32").copy()
         if qtype == "fp4":
             # bitsandbytes' FP4 kernels take the sign from bit 3 of the code, so code 8
             # decodes to -0.0 although the stored quant_map holds +0.0 there.
             table[8:] = np.copysign(table[8:], np.float32(-1.0))
+        return table
+
+    def absmax_of(src: Source) -> np.ndarray:
+        if nested is None:
+            return float_of(src.array(absmax.name), "F32")
+        nm = float_of(src.array(nested_map.name), "F32")
+        na = float_of(src.array(nested.name), "F32")
+        blocks = np.arange(nblocks) // nested_bs
+        return nm[src.array(absmax.name)] * na[blocks] + offset
+
+    def raw(src: Source) -> QTensor:
+        if len(shape) != 2 or shape[1] % blocksize:
+            raise UnsupportedError("bitsandbytes blocks cross rows: no bitpack form",
+                                   field="blocksize", found=blocksize)
+        codes = unpack_nibbles(src.array(weight.name), low_first=False)[:numel]
+        rows, cols = shape
+        return bitpack_from_codes(codes.reshape(rows, cols),
+                                  absmax_of(src).reshape(rows, cols // blocksize), "F32",
+                                  bits=4, group_size=blocksize, dtype=dtype,
+                                  levels=table_of(src), level_name=f"bitsandbytes-{qtype}")
+
+    def decode(src: Source) -> np.ndarray:
+        codes = unpack_nibbles(src.array(weight.name), low_first=False)[:numel]
+        table = table_of(src)
         if nested is None:
             scale = float_of(src.array(absmax.name), "F32")
         else:
@@ -180,7 +209,7 @@ def _bnb4(d: Detect, wprefix: str, qtype: str) -> Logical:
 
     return Logical(name=wprefix, shape=tuple(shape), dtype=dtype, method=f"bnb-{qtype}",
                    parts=tuple(parts), bits=4, group_size=blocksize, symmetric=True,
-                   extra=extra, decode=decode)
+                   extra=extra, decode=decode, raw=raw)
 
 
 def _bnb8(d: Detect, prefix: str, w: StoredTensor, fmt: StoredTensor | None) -> Logical:

@@ -19,7 +19,7 @@ packing, sparse and marlin-24 compressors) and 0.20 (dense packing, nvfp4, mxfp4
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,10 @@ from .common import (
 )
 from .fp8 import block_dequant
 from .header import StoredTensor
+from .lossless import bitpack_from_codes
+
+if TYPE_CHECKING:
+    from ...layouts.qtensor import QTensor
 
 __all__ = ["detect_compressed", "detect_scaled_weight"]
 
@@ -378,6 +382,28 @@ def _packed(d: Detect, prefix: str, parts: list[str], fmt: str | None, args: dic
                                    cols=cols)
         return scaling.apply(src, codes.astype(np.float32) - offset, zero)
 
+    def raw(src: Source) -> QTensor:
+        codes = unpack(src.array(packed.name), inn)
+        stored = src.array(scale_t.name)
+        if scaling.strategy == "tensor":  # one scale: repeated per row, exactly
+            stored, gs_raw = np.repeat(np.asarray(stored).reshape(1, 1), out, axis=0), -1
+        elif scaling.strategy == "channel":
+            stored, gs_raw = np.asarray(stored).reshape(out, 1), -1
+        elif scaling.strategy == "group":
+            gs_raw = scaling.group_size
+        else:
+            raise UnsupportedError("no bitpack form for this strategy", field="strategy",
+                                   found=scaling.strategy)
+        zeros = None
+        if zp_t is not None:
+            raw_zp = src.array(zp_t.name)
+            zeros = (raw_zp.astype(np.int16) + offset if zp_t.dtype == "I8" else
+                     unpack(np.ascontiguousarray(raw_zp.T), out).T).reshape(out, -1)
+        # symmetric: no zeros, the layout's "none" mode subtracts 2**(bits-1) itself
+        cols = scaling.columns(src, inn) if g_idx is not None else None
+        return bitpack_from_codes(codes, stored, scale_t.dtype, bits=bits, group_size=gs_raw,
+                                  dtype=scale_t.dtype, zeros=zeros, g_idx=cols)
+
     gs = scaling.group_size
     label = (f"compressed-tensors-pack-quantized-int{bits}-"
              + (f"g{gs}" if gs and gs > 0 else scaling.strategy))
@@ -387,7 +413,7 @@ def _packed(d: Detect, prefix: str, parts: list[str], fmt: str | None, args: dic
         group_size=None if scaling.strategy == "tensor" else gs, symmetric=sym,
         extra={"format": "pack-quantized", "packing": packing, "strategy": scaling.strategy,
                "act_order": g_idx is not None or None, "label": label, "evidence": evidence},
-        decode=decode)
+        decode=decode, raw=raw)
 
 
 def _fp4(d: Detect, prefix: str, parts: list[str], fmt: str | None, args: dict[str, Any],

@@ -11,6 +11,7 @@ and float pre-scaled zeros. Layouts and sources: ``../shared/notes/format-safete
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,10 @@ from .common import (
     unpack_lsb,
 )
 from .header import StoredTensor
+from .lossless import bitpack_from_codes
+
+if TYPE_CHECKING:
+    from ...layouts.qtensor import QTensor
 
 __all__ = ["detect_gptq_awq"]
 
@@ -190,20 +195,28 @@ def _gptq(d: Detect, name: str, s: dict[str, StoredTensor | None],
     mask = (1 << bits) - 1
     group_size = gs if gs != in_features or groups != 1 else -1
 
-    def decode(src: Source) -> np.ndarray:
+    def components(src: Source) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """codes [out, in], zeros [out, G] (true zero points), act-order group index."""
         # unpack in [out, in] orientation: the stream runs down the input rows per column
         q = unpack_lsb(np.ascontiguousarray(src.array(qw.name).T), bits, in_features)
         z = unpack_lsb(src.array(qz.name), bits, out)  # [G, out]
         if v1:
             z = (z + np.uint8(1)) & np.uint8(mask)
-        scale = float_of(src.array(sc.name), sc.dtype)
         idx = _group_index(src, gi, in_features, group_size, groups)
-        sequential = group_size > 0 and np.array_equal(
-            idx, np.arange(in_features) // group_size)
-        cols = None if sequential or (group_size == -1 and groups == 1) else idx
+        sequential = (group_size == -1 and groups == 1) or (
+            group_size > 0 and np.array_equal(idx, np.arange(in_features) // group_size))
+        return q, np.ascontiguousarray(z.T), None if sequential else idx
+
+    def decode(src: Source) -> np.ndarray:
+        q, z, cols = components(src)
+        scale = np.ascontiguousarray(float_of(src.array(sc.name), sc.dtype).T)
         gs = group_size if group_size > 0 else in_features
-        return grouped_sub_mul(q, np.ascontiguousarray(scale.T), group_size=gs,
-                               zero=np.ascontiguousarray(z.T).astype(np.float32), cols=cols)
+        return grouped_sub_mul(q, scale, group_size=gs, zero=z.astype(np.float32), cols=cols)
+
+    def raw(src: Source) -> QTensor:
+        q, z, cols = components(src)
+        return bitpack_from_codes(q, src.array(sc.name).T, sc.dtype, bits=bits,
+                                  group_size=group_size, dtype=sc.dtype, zeros=z, g_idx=cols)
 
     return Logical(
         name=name, shape=(out, in_features), dtype=sc.dtype, method="gptq", parts=parts,
@@ -214,7 +227,7 @@ def _gptq(d: Detect, name: str, s: dict[str, StoredTensor | None],
                "zero_offset": "v1 (stored = zero - 1)" if v1 else "none",
                "act_order": desc_act if isinstance(desc_act, bool) else None,
                "evidence": evidence},
-        decode=decode)
+        decode=decode, raw=raw)
 
 
 def _group_index(src: Source, gi: StoredTensor | None, in_features: int, group_size: int,
@@ -267,11 +280,10 @@ def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
                               field="shape", expected=[groups, packed], found=list(qz.shape))
         gs = _resolve_gs(gs, in_features, groups, sc.name, evidence)
 
-        def decode(src: Source) -> np.ndarray:
-            q = _awq_gemm_unpack_t(src.array(qw.name))  # [out, in]
-            z = _awq_gemm_unpack_t(src.array(qz.name)).astype(np.float32)  # [out, G]
-            scale = np.ascontiguousarray(float_of(src.array(sc.name), sc.dtype).T)
-            return grouped_sub_mul(q, scale, group_size=gs, zero=z)
+        def components(src: Source) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """codes [out, in], zeros [out, G], stored scales [out, G]"""
+            return (_awq_gemm_unpack_t(src.array(qw.name)),
+                    _awq_gemm_unpack_t(src.array(qz.name)), src.array(sc.name).T)
 
         extra = {"format": "gemm", "packing": "int32 [in, out/8], interleave [0,2,4,6,1,3,5,7]"}
     elif kind == "gemv":
@@ -293,11 +305,10 @@ def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
                               field="shape", expected=f">= {groups} groups",
                               found=[width, qz.shape[1] * 8])
 
-        def decode(src: Source) -> np.ndarray:
-            q = unpack_lsb(src.array(qw.name), 4, in_features)  # [out, in]
-            z = unpack_lsb(src.array(qz.name), 4, groups).astype(np.float32)  # [out, G]
-            scale = np.ascontiguousarray(float_of(src.array(sc.name), sc.dtype)[:, :groups])
-            return grouped_sub_mul(q, scale, group_size=gs, zero=z)
+        def components(src: Source) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """codes [out, in], zeros [out, G], stored scales [out, G] (padding dropped)"""
+            return (unpack_lsb(src.array(qw.name), 4, in_features),
+                    unpack_lsb(src.array(qz.name), 4, groups), src.array(sc.name)[:, :groups])
 
         extra = {"format": "gemv", "packing": "int32 [out, in/8], natural nibble order"}
     else:  # gemv_fast
@@ -322,20 +333,37 @@ def _awq(d: Detect, name: str, kind: str, s: dict[str, StoredTensor | None],
             raise LayoutError("GEMV_FAST scales have fewer rows than groups", tensor=sc.name,
                               field="shape", expected=f">= {groups}", found=width)
 
-        def decode(src: Source) -> np.ndarray:
-            q = _gemv_fast_unpack(src.array(qw.name), out, in_features)  # [out, in]
-            scale = np.ascontiguousarray(float_of(src.array(sc.name), sc.dtype)[:groups].T)
-            zero = np.ascontiguousarray(float_of(src.array(qz.name), qz.dtype)[:groups].T)
-            return grouped_mul_add(q, scale, zero, group_size=gs)
+        def components(src: Source) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """codes [out, in], pre-scaled float zeros [out, G], stored scales [out, G]"""
+            return (_gemv_fast_unpack(src.array(qw.name), out, in_features),
+                    src.array(qz.name)[:groups].T, src.array(sc.name)[:groups].T)
 
         extra = {"format": "gemv_fast",
                  "packing": "int16 [out/4, in], 4-row interleave, 32-input permutation",
                  "zero": "float, pre-scaled (qzeros = -scale*zero)"}
     extra["evidence"] = evidence
     extra["label"] = f"awq-{kind}-int4-g{gs}"
+    float_zero = kind == "gemv_fast"
+
+    def decode(src: Source) -> np.ndarray:
+        q, z, stored_scale = components(src)
+        scale = np.ascontiguousarray(float_of(stored_scale, sc.dtype))
+        if float_zero:  # W = q * s + qzeros, two float32 roundings
+            zero = np.ascontiguousarray(float_of(z, qz.dtype))
+            return grouped_mul_add(q, scale, zero, group_size=gs)
+        return grouped_sub_mul(q, scale, group_size=gs, zero=z.astype(np.float32))
+
+    def raw(src: Source) -> QTensor:
+        q, z, stored_scale = components(src)
+        if float_zero:
+            return bitpack_from_codes(q, stored_scale, sc.dtype, bits=4, group_size=gs,
+                                      dtype=sc.dtype, bias=z, zero_code=qz.dtype)
+        return bitpack_from_codes(q, stored_scale, sc.dtype, bits=4, group_size=gs,
+                                  dtype=sc.dtype, zeros=z)
+
     return Logical(name=name, shape=(out, in_features), dtype=sc.dtype, method="awq",
                    parts=parts, bits=4, group_size=gs, symmetric=False, extra=extra,
-                   decode=decode)
+                   decode=decode, raw=raw)
 
 
 def _resolve_gs(gs: int | None, in_features: int, groups: int, where: str,

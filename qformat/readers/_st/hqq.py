@@ -10,11 +10,17 @@ units. Source: ``../shared/notes/format-safetensors.md`` §2.5, hqq 0.2.8 ``bitp
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...errors import LayoutError, QFormatError, UnsupportedError
 from .common import NAMES, Detect, Logical, Source, float_of, need_dtype
 from .header import StoredTensor
+from .lossless import bitpack_from_codes
+
+if TYPE_CHECKING:
+    from ...layouts.qtensor import QTensor
 
 __all__ = ["detect_hqq"]
 
@@ -146,20 +152,36 @@ def _hqq(d: Detect, prefix: str, parts: list[str]) -> Logical:
     compute = _COMPUTE.get(_text(d, t["compute_dtype"]) or "", scale_t.dtype)
     np_view = np.uint8 if view == "U8" else np.uint32
 
-    def decode(src: Source) -> np.ndarray:
+    def codes(src: Source) -> np.ndarray:
+        """The unpacked grid: [ngroups, group] for axis 1, [group, ngroups] for axis 0."""
         raw = np.ascontiguousarray(src.array(wq.name)).view(np_view).reshape(packed_rows, other)
         if slices == 1:
-            q = raw
-        else:
-            shifts = [(slices - 1 - k) * bits for k in range(slices)]
-            mask = np_view((1 << bits) - 1)
-            q = np.concatenate([(raw >> np_view(s)) & mask for s in shifts], axis=0)
-        q = q[:packed_rows_dim].astype(np.float32)
+            return raw
+        shifts = [(slices - 1 - k) * bits for k in range(slices)]
+        mask = np_view((1 << bits) - 1)
+        return np.concatenate([(raw >> np_view(s)) & mask for s in shifts],
+                              axis=0)[:packed_rows_dim]
+
+    def decode(src: Source) -> np.ndarray:
+        q = codes(src).astype(np.float32)
         zero = float_of(src.array(zero_t.name), zero_t.dtype).reshape(sz_shape)
         scale = float_of(src.array(scale_t.name), scale_t.dtype).reshape(sz_shape)
         q -= zero  # in place: (q - zero) then * scale, two float32 roundings as HQQ
         q *= scale
         return q.reshape(shape)
+
+    def raw(src: Source) -> QTensor:
+        if axis_i != 1 or len(shape) != 2 or shape[1] % group:
+            raise UnsupportedError("bitpack groups run along rows: HQQ axis 0 or groups that "
+                                   "cross rows have no bitpack form", field="axis",
+                                   found=axis_i)
+        rows, cols = shape
+        q = codes(src).reshape(rows, cols).astype(np.uint8)
+        per_row = (rows, cols // group)
+        return bitpack_from_codes(
+            q, src.array(scale_t.name).reshape(per_row), scale_t.dtype, bits=bits,
+            group_size=group, dtype=compute, zeros=src.array(zero_t.name).reshape(per_row),
+            zero_code=zero_t.dtype)
 
     return Logical(
         name=prefix + ".weight", shape=tuple(shape), dtype=compute, method="hqq",
@@ -169,4 +191,4 @@ def _hqq(d: Detect, prefix: str, parts: list[str]) -> Logical:
         extra={"packing": packing, "axis": axis_i, "zero": "float, in quantized units",
                "view_as_float": view_as_float,
                "label": f"hqq-int{bits if nbits is None else nbits:g}-g{group}"},
-        decode=decode)
+        decode=decode, raw=raw)

@@ -10,11 +10,11 @@ module path. Verified against mlx 0.32.4 on CPU; ``../shared/notes/format-safete
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import LayoutError, QFormatError
+from ...errors import LayoutError, QFormatError, UnsupportedError
 from .common import (
     E2M1,
     METADATA,
@@ -28,6 +28,10 @@ from .common import (
     need_dtype,
     unpack_lsb,
 )
+from .lossless import bitpack_from_codes
+
+if TYPE_CHECKING:
+    from ...layouts.qtensor import QTensor
 
 __all__ = ["detect_mlx"]
 
@@ -134,6 +138,14 @@ def _mlx(d: Detect, prefix: str, has_biases: bool) -> Logical:
         values = E2M1[codes] if bits == 4 else float_of(codes.astype(np.uint8), "F8_E4M3")
         return values * scale[..., g]
 
+    def raw(src: Source) -> QTensor:
+        if kind != "affine" or len(shape) != 2:
+            raise UnsupportedError("only 2-D MLX affine weights have a bitpack form",
+                                   field="mode", found=mode)
+        codes = unpack_lsb(src.array(w.name), bits, in_features)
+        return bitpack_from_codes(codes, src.array(s.name), s.dtype, bits=bits, group_size=gs,
+                                  dtype=s.dtype, bias=src.array(b.name), zero_code=b.dtype)
+
     parts = (w.name, s.name) + ((b.name,) if b is not None else ())
     label = f"mlx-affine-int{bits}-g{gs}" if kind == "affine" else f"mlx-{mode}"
     return Logical(name=w.name, shape=shape, dtype=s.dtype if kind == "affine" else "BF16",
@@ -141,4 +153,4 @@ def _mlx(d: Detect, prefix: str, has_biases: bool) -> Logical:
                    symmetric=kind != "affine",
                    extra={"mode": mode, "packing": "uint32 LSB-first stream along the input dim",
                           "label": label, "evidence": evidence},
-                   decode=decode)
+                   decode=decode, raw=raw)

@@ -12,9 +12,11 @@ Source: ``../shared/notes/format-safetensors.md`` §2.6, optimum-quanto 0.2.7.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ...errors import LayoutError, QFormatError
+from ...errors import LayoutError, QFormatError, UnsupportedError
 from .common import (
     CONFIG,
     NAMES,
@@ -26,6 +28,10 @@ from .common import (
     need_dtype,
 )
 from .header import StoredTensor
+from .lossless import bitpack_from_codes
+
+if TYPE_CHECKING:
+    from ...layouts.qtensor import QTensor
 
 __all__ = ["detect_quanto"]
 
@@ -135,10 +141,13 @@ def _quanto(d: Detect, prefix: str, data: StoredTensor, packed: bool,
     mask = np.uint8((1 << bits) - 1)
     int_shift = shift_t.dtype not in ("F16", "BF16", "F32")
 
-    def decode(src: Source) -> np.ndarray:
+    def codes(src: Source) -> np.ndarray:
         raw = src.array(data.name)
-        q = np.concatenate([(raw >> np.uint8(bits * s)) & mask for s in range(per)],
-                           axis=0)[:groups]
+        return np.concatenate([(raw >> np.uint8(bits * s)) & mask for s in range(per)],
+                              axis=0)[:groups]
+
+    def decode(src: Source) -> np.ndarray:
+        q = codes(src)
         scale = float_of(src.array(scale_t.name), scale_t.dtype).reshape(groups, 1)
         shift = src.array(shift_t.name).reshape(groups, 1)
         if int_shift:
@@ -149,10 +158,29 @@ def _quanto(d: Detect, prefix: str, data: StoredTensor, packed: bool,
             w -= float_of(shift, shift_t.dtype)
         return w.reshape(shape)
 
+    def raw(src: Source) -> QTensor:
+        if len(shape) != 2 or shape[1] % gs:
+            raise UnsupportedError("quanto groups cross rows: no bitpack form",
+                                   field="group_size", found=gs)
+        rows, cols = shape
+        per_row = (rows, cols // gs)
+        q = codes(src).reshape(rows, cols)
+        scale = src.array(scale_t.name).reshape(per_row)
+        shift = src.array(shift_t.name).reshape(per_row)
+        if int_shift:  # scale * (q - shift)
+            return bitpack_from_codes(q, scale, scale_t.dtype, bits=bits, group_size=gs,
+                                      dtype=scale_t.dtype, zeros=shift.astype(np.int16))
+        # scale * q - shift == scale * q + (-shift) exactly; negating a float is exact
+        neg = -np.asarray(float_of(shift, shift_t.dtype)) if shift_t.dtype == "BF16" else -shift
+        return bitpack_from_codes(q, scale, scale_t.dtype, bits=bits, group_size=gs,
+                                  dtype=scale_t.dtype, bias=neg,
+                                  zero_code="F32" if shift_t.dtype == "BF16" else
+                                  shift_t.dtype)
+
     return Logical(name=wprefix, shape=tuple(shape), dtype=scale_t.dtype, method="quanto",
                    parts=tuple(parts), bits=bits, group_size=gs, symmetric=False,
                    extra={"qtype": qtype, "axis": 0,
                           "packing": "uint8, row r in packed row r % R at bits b*(r // R)",
                           "shift": "integer zero point" if int_shift else "float, pre-scaled",
                           "label": f"quanto-{qtype}-g{gs}", "evidence": evidence},
-                   decode=decode)
+                   decode=decode, raw=raw)
