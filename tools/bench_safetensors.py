@@ -79,12 +79,12 @@ def bench_headers(tmp: Path, n: int) -> None:
 
         def ours(path: Path = path) -> None:
             with read_safetensors(path) as model:
-                for k in model.keys():
+                for k in list(model):
                     model.info(k)
 
         def ref(path: Path = path) -> None:
             with safe_open(str(path), "numpy") as f:
-                for k in f.keys():
+                for k in list(f.keys()):
                     s = f.get_slice(k)
                     s.get_shape()
                     s.get_dtype()
@@ -161,7 +161,7 @@ def bench_dequant(tmp: Path, size: int, roof: float) -> None:
     for name, (path, tensor) in make_schemes(tmp, size).items():
         with qformat.open(path) as model:
             info = model.info(tensor)
-            t = best(lambda model=model: model.get(tensor))
+            t = best(lambda model=model, tensor=tensor: model.get(tensor))
         moved = info.nbytes + size * size * 4  # packed bytes read + float32 written
         gbps = moved / t / 1e9
         print(f"get {name:20s} {t * 1e3:7.1f} ms  {gbps:5.2f} GB/s = {gbps / roof:5.1%} of "
