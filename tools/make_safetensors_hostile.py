@@ -272,6 +272,14 @@ def directories() -> None:
             "m.shape": ("I64", [2, 1], struct.pack("<qq", 1, 8))})},
         "LayoutError", "get", "A5 (semantic)", "bitmask keeps fewer values than stored",
         tensor="m.weight")
+    write_dir("aqlm_decompression_bomb", {
+        "model.safetensors": shard(**{
+            "m.codes": ("I8", [64, 64, 1], b"\0" * (64 * 64)),
+            "m.codebooks": ("F16", [1, 2, 64, 64], b"\0" * (2 * 64 * 64 * 2)),
+            "m.scales": ("F16", [64, 1, 1, 1], b"\0" * 128)})},
+        "LimitError", "get", "A1/A3 (amplification)",
+        "20 KB of codes and codebooks that would decode to 4096 x 4096 floats (64 MiB)",
+        tensor="m.weight")
     write_dir("config_invalid_json_and_auto_map", {
         "config.json": '{"auto_map": {"AutoModel": "evil.Model"}, ',
         "model.safetensors": good}, "none", "open", "A11",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ... import limits
 from ...dtypes import DTYPES, to_float32
 from ...errors import LayoutError, LimitError, QFormatError, UnsupportedError
 from .header import ST_DTYPE_BITS, StoredTensor
@@ -129,6 +130,23 @@ class Detect:
         for p in logical.parts:
             if p in self.claimed:
                 raise LayoutError("stored tensor claimed twice", tensor=p)
+        numel = 1
+        for dim in logical.shape:
+            numel *= dim
+        stored_bits = 8 * sum(self.tensors[p].nbytes for p in logical.parts)
+        if logical.error is None and logical.method != "none" and (
+                numel > limits.MAX_ELEMENTS or
+                stored_bits < numel * limits.SAFETENSORS_MIN_BITS_PER_WEIGHT):
+            err = LimitError("logical tensor is far larger than its stored bytes "
+                             "(decompression bomb)", path=self.path, tensor=logical.name,
+                             field="shape",
+                             expected=f">= {limits.SAFETENSORS_MIN_BITS_PER_WEIGHT} stored "
+                                      "bits per weight", found=f"{stored_bits} bits for "
+                                                               f"{numel} weights")
+            logical = Logical(name=logical.name, shape=(), dtype=logical.dtype,
+                              method=logical.method, parts=logical.parts, error=err,
+                              extra={"error": str(err)})
+            self.warnings.append(f"{logical.name}: {err.detail} (listed, but get() will fail)")
         self.claimed.update(logical.parts)
         self.logicals.append(logical)
 
