@@ -151,3 +151,46 @@ def test_mixed_mlx_precision_per_module() -> None:
         assert model.info("model.layers.0.mlp.down_proj.weight").bits == 5
         assert model.info("model.layers.0.self_attn.k_proj.weight").bits == 8
         assert "+" in model.quantization()["label"]
+
+
+def test_config_outranks_shapes(tmp_path) -> None:
+    """GPTQ-shaped tensors under a config that says AWQ: the config decides, the shapes then
+    fail loudly (listed with the error, get() raises it naming the tensor)."""
+    import json
+    import shutil
+
+    from qformat.errors import LayoutError
+
+    d = tmp_path / "ckpt"
+    shutil.copytree(GEN / "gptq-int4-g128-v2", d)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["quantization_config"] = {"quant_method": "awq", "bits": 4, "group_size": 128,
+                                  "version": "gemm"}
+    (d / "config.json").write_text(json.dumps(cfg))
+    name = "model.layers.0.self_attn.k_proj.weight"
+    with qformat.open(d) as model:
+        info = model.info(name)
+        assert info.method == "awq"
+        assert "error" in info.extra
+        assert any(name in w for w in model.warnings)
+        with pytest.raises(LayoutError) as exc:
+            model.get(name)
+        assert exc.value.field == "shape"
+
+
+def test_shapes_decide_without_config(tmp_path) -> None:
+    """AWQ GEMM without any config is told from GPTQ by its [in, out/8] qweight."""
+    import shutil
+
+    d = tmp_path / "ckpt"
+    shutil.copytree(GEN / "awq-gemm-int4-g64", d)
+    (d / "config.json").unlink()
+    truth = dict(np.load(d / "truth.npz"))
+    with qformat.open(d) as model:
+        assert model.quantization()["evidence"][0].startswith("__metadata__")
+        for prefix in ("model.layers.0.self_attn.k_proj", "model.layers.0.mlp.down_proj"):
+            info = model.info(prefix + ".weight")
+            assert info.method == "awq"
+            assert info.group_size == 64
+            assert np.array_equal(model.get(prefix + ".weight"),
+                                  _formula("awq-gemm", truth, prefix, 64))
