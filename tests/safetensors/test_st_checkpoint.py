@@ -142,6 +142,7 @@ def test_raw_is_unsupported_for_plain_tensors(tmp_path: Path) -> None:
         model.raw("a.weight")
 
 
+@pytest.mark.foreign
 def test_inspect_report_and_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     target = CORPUS / "gptq-int4-g128-sym"
     report = qformat.inspect(target).to_dict()
@@ -173,6 +174,7 @@ def test_cli_reports_hostile_file_with_exit_2(capsys: pytest.CaptureFixture) -> 
     assert "duplicate key" in capsys.readouterr().err
 
 
+@pytest.mark.foreign
 def test_inspect_never_imports_numba_or_torch() -> None:
     code = ("import sys, qformat; r = qformat.inspect(sys.argv[1]).to_dict(); "
             "m = qformat.open(sys.argv[1]); m.get('model.layers.0.self_attn.k_proj.weight'); "
