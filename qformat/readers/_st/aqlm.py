@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ... import limits
-from ...errors import LayoutError, QFormatError
-from .common import NAMES, Detect, Logical, Source, float_of, need_dtype
+from ...errors import LayoutError
+from .common import DETECT_ERRORS, NAMES, Detect, Logical, Source, float_of, need_dtype
 from .lossless import codebook_from_aqlm
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def detect_aqlm(d: Detect) -> None:
         parts = [prefix + ".codes", prefix + ".codebooks", prefix + ".scales"]
         try:
             logical = _aqlm(d, prefix)
-        except QFormatError as exc:
+        except DETECT_ERRORS as exc:
             d.fail(prefix + ".weight", "aqlm", parts, exc)
             continue
         d.add(logical)

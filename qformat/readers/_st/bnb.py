@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...errors import LayoutError, QFormatError, UnsupportedError
+from ...errors import LayoutError, UnsupportedError
 from .common import (
+    DETECT_ERRORS,
     NAMES,
     Detect,
     Logical,
@@ -56,7 +57,7 @@ def detect_bnb(d: Detect) -> None:
                                  wprefix + ".nested_quant_map") if d.get(p) is not None]
             try:
                 logical = _bnb4(d, wprefix, qtype)
-            except QFormatError as exc:
+            except DETECT_ERRORS as exc:
                 d.fail(name, f"bnb-{qtype}", parts, exc)
                 continue
             d.add(logical)
@@ -69,7 +70,7 @@ def detect_bnb(d: Detect) -> None:
         parts = [p.name for p in (w, d.get(prefix + ".SCB"), fmt) if p is not None]
         try:
             logical = _bnb8(d, prefix, w, fmt)
-        except QFormatError as exc:
+        except DETECT_ERRORS as exc:
             d.fail(prefix + ".weight", "bnb-int8", parts, exc)
             continue
         d.add(logical)

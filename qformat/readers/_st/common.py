@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .evidence import Evidence
 
 __all__ = [
-    "CONFIG",
+    "CONFIG", "DETECT_ERRORS",
     "E2M1",
     "METADATA",
     "NAMES",
@@ -36,6 +36,10 @@ __all__ = [
     "unpack_lsb",
     "unpack_nibbles",
 ]
+
+#: What a detector may raise for one malformed module: recorded on that module, never fatal.
+DETECT_ERRORS = (QFormatError, ValueError, TypeError, IndexError, KeyError, OverflowError,
+                 ZeroDivisionError)
 
 # Evidence ranks: config > metadata > tensor names > shapes (lower sorts first).
 CONFIG, METADATA, NAMES, SHAPES = 0, 1, 2, 3
@@ -150,8 +154,10 @@ class Detect:
         self.claimed.update(logical.parts)
         self.logicals.append(logical)
 
-    def fail(self, name: str, method: str, parts: list[str], exc: QFormatError) -> None:
+    def fail(self, name: str, method: str, parts: list[str], exc: Exception) -> None:
         """Record a module whose signature matched but whose parts are inconsistent."""
+        if not isinstance(exc, QFormatError):  # a value no check anticipated: still typed
+            exc = LayoutError(f"malformed {method} module ({type(exc).__name__}: {exc})")
         err = exc.with_context(path=self.path, tensor=name)
         self.add(Logical(name=name, shape=(), dtype="F32", method=method, parts=tuple(parts),
                          error=err, extra={"error": str(err)}))

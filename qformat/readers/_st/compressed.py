@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import LayoutError, QFormatError, UnsupportedError
+from ...errors import LayoutError, UnsupportedError
 from .common import (
+    DETECT_ERRORS,
     E2M1,
     NAMES,
     Detect,
@@ -278,7 +279,7 @@ def _run(d: Detect, prefix: str, kind: str, counts: dict[str, int]) -> None:
             if d.ev.is_method("fbgemm_fp8", "fp8", "mxfp8"):
                 method = "fp8"
             logical = _scaled(d, prefix, parts, fmt, args, source, method)
-    except QFormatError as exc:
+    except DETECT_ERRORS as exc:
         d.fail(name, method, parts, exc)
         return
     d.add(logical)

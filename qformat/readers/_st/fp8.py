@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import LayoutError, QFormatError
-from .common import NAMES, Detect, Logical, Source, float_of, need_dtype
+from ...errors import LayoutError
+from .common import DETECT_ERRORS, NAMES, Detect, Logical, Source, float_of, need_dtype
 
 __all__ = ["block_dequant", "detect_fp8_block"]
 
@@ -42,7 +42,7 @@ def detect_fp8_block(d: Detect) -> None:
                 parts.append(prefix + extra)
         try:
             logical = _fp8(d, prefix, parts)
-        except QFormatError as exc:
+        except DETECT_ERRORS as exc:
             d.fail(w.name, "fp8", parts, exc)
             continue
         d.add(logical)

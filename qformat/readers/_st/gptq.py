@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...errors import LayoutError, QFormatError, UnsupportedError
+from ...errors import LayoutError, UnsupportedError
 from .common import (
+    DETECT_ERRORS,
     NAMES,
     Detect,
     Logical,
@@ -74,7 +75,7 @@ def detect_gptq_awq(d: Detect) -> None:
                 logical = _gptq(d, name, stored, names)
             else:
                 logical = _awq(d, name, kind, stored, names)
-        except QFormatError as exc:
+        except DETECT_ERRORS as exc:
             d.fail(name, method, parts, exc)
             continue
         d.add(logical)

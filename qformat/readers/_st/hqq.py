@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...errors import LayoutError, QFormatError, UnsupportedError
-from .common import NAMES, Detect, Logical, Source, float_of, need_dtype
+from ...errors import LayoutError, UnsupportedError
+from .common import DETECT_ERRORS, NAMES, Detect, Logical, Source, float_of, need_dtype
 from .header import StoredTensor
 from .lossless import bitpack_from_codes
 
@@ -49,7 +49,7 @@ def detect_hqq(d: Detect) -> None:
             continue
         try:
             logical = _hqq(d, prefix, parts)
-        except QFormatError as exc:
+        except DETECT_ERRORS as exc:
             d.fail(prefix + ".weight", "hqq", parts, exc)
             continue
         d.add(logical)
@@ -105,6 +105,10 @@ def _hqq(d: Detect, prefix: str, parts: list[str]) -> Logical:
     nbits = _scalar(d, t["nbits"], "nbits")
     gs = _scalar(d, t["group_size"], "group_size")
     axis = _scalar(d, t["axis"], "axis")
+    for what, value, hi in (("nbits", nbits, 8), ("group_size", gs, 1 << 48), ("axis", axis, 1)):
+        if value is not None and not (0 <= value <= hi and value == value):
+            raise LayoutError(f"HQQ {what} out of range", tensor=prefix, field=what,
+                              expected=f"0..{hi}", found=value)
     packing = _text(d, t["packing"])
     view_as_float = bool(_scalar(d, t["view_as_float"], "view_as_float") or 0)
     if packing is None:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import LayoutError, QFormatError, UnsupportedError
+from ...errors import LayoutError, UnsupportedError
 from .common import (
+    DETECT_ERRORS,
     E2M1,
     METADATA,
     NAMES,
@@ -50,7 +51,7 @@ def detect_mlx(d: Detect) -> None:
         parts = [w.name, prefix + ".scales"] + ([biases.name] if biases is not None else [])
         try:
             logical = _mlx(d, prefix, biases is not None)
-        except QFormatError as exc:
+        except DETECT_ERRORS as exc:
             d.fail(w.name, "mlx", parts, exc)
             continue
         d.add(logical)

@@ -12,8 +12,8 @@ instead of guessing.
 
 from __future__ import annotations
 
-from ...errors import LayoutError, QFormatError
-from .common import NAMES, Detect, Logical, need_dtype, shape2
+from ...errors import LayoutError
+from .common import DETECT_ERRORS, NAMES, Detect, Logical, need_dtype, shape2
 
 __all__ = ["detect_eetq", "detect_exl2", "detect_marlin", "detect_spqr"]
 
@@ -21,7 +21,7 @@ __all__ = ["detect_eetq", "detect_exl2", "detect_marlin", "detect_spqr"]
 def _add(d: Detect, name: str, method: str, parts: list[str], build) -> bool:
     try:
         logical = build()
-    except QFormatError as exc:
+    except DETECT_ERRORS as exc:
         d.fail(name, method, parts, exc)
         return False
     d.add(logical)

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...errors import LayoutError, QFormatError, UnsupportedError
+from ...errors import LayoutError, UnsupportedError
 from .common import (
     CONFIG,
+    DETECT_ERRORS,
     NAMES,
     Detect,
     Logical,
@@ -54,7 +55,7 @@ def detect_quanto(d: Detect) -> None:
                                                     if d.get(p) is not None]
         try:
             logical = _quanto(d, prefix, data, packed is not None, parts)
-        except QFormatError as exc:
+        except DETECT_ERRORS as exc:
             d.fail(wprefix, "quanto", parts, exc)
             continue
         d.add(logical)
