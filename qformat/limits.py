@@ -72,3 +72,14 @@ CODEBOOK_MAX_BITS = 16
 CODEBOOK_MAX_COUNT = 64
 #: Largest level table of a bit-packed layout (one entry per code, so 2**8).
 LEVEL_TABLE_MAX_ENTRIES = 256
+
+# --- TFLite ----------------------------------------------------------------------------------
+#: Largest TFLite metadata entry decoded for display (CONVERSION_METADATA, version strings);
+#: longer entries are listed by size only.
+TFLITE_MAX_METADATA_BYTES = 1 << 20
+
+# --- ONNX ------------------------------------------------------------------------------------
+#: Deepest nesting of ONNX subgraphs (If/Loop/Scan bodies) walked by the reader.
+ONNX_MAX_GRAPH_DEPTH = 32
+#: Largest dense element count an ONNX sparse initializer may expand to (1 GiB of float32).
+ONNX_MAX_SPARSE_DENSE_ELEMENTS = 1 << 28

@@ -36,24 +36,32 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 
 def _looks_like_onnx(buf: bytes, file_size: int) -> bool:
-    """Walk the first protobuf fields: every tag must be a ModelProto field of the right type."""
+    """Walk the first protobuf fields: every tag must be a ModelProto field of the right type.
+
+    A file that starts with a plausible ``ir_version`` (field 1, 1..64: every writer puts it
+    first) and then breaks (a length past the end, a bad tag) is still called ONNX, so that the
+    reader reports it as a truncated or corrupt model rather than an unknown format.
+    """
     pos, seen = 0, 0
+    damaged_onnx = False
     try:
         while pos < len(buf) and seen < 8:
             tag, pos = _varint(buf, pos)
             field, wire = tag >> 3, tag & 7
             if _ONNX_FIELDS.get(field) != wire:
-                return False
+                return damaged_onnx
             if wire == 0:
-                _, pos = _varint(buf, pos)
+                value, pos = _varint(buf, pos)
+                if seen == 0 and field == 1 and 1 <= value <= 64:
+                    damaged_onnx = True
             else:
                 length, pos = _varint(buf, pos)
                 if pos + length > file_size:
-                    return False
+                    return damaged_onnx
                 pos += length
             seen += 1
     except ValueError:
-        return False
+        return damaged_onnx
     return seen > 0
 
 
