@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import qformat
 from qformat.cli import main
 
 from .conftest import FIXTURES, ROOT
@@ -115,3 +116,27 @@ def test_console_script_inspect_does_not_import_numba_or_matplotlib() -> None:
 def test_help_runs_as_a_module() -> None:
     res = run("--help")
     assert res.returncode == 0 and "inspect" in res.stdout and "verify" in res.stdout
+
+
+def test_sniff_finds_index_json_with_a_large_metadata_block_first(tmp_path: Path) -> None:
+    import json as _json
+
+    from qformat.readers.sniff import sniff
+
+    index = {"metadata": {"note": "x" * 10_000}, "weight_map": {"a": "model.safetensors"}}
+    (tmp_path / "model.safetensors.index.json").write_text(_json.dumps(index))
+    assert sniff(tmp_path / "model.safetensors.index.json") == "safetensors"
+    (tmp_path / "other.json").write_text(_json.dumps({"metadata": {"note": "x" * 10_000}}))
+    with pytest.raises(qformat.UnsupportedError, match="unrecognised"):
+        sniff(tmp_path / "other.json")
+
+
+def test_sniff_refuses_fifos_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    from qformat.readers.sniff import sniff
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(qformat.UnsupportedError, match="not a regular file"):
+        sniff(fifo)

@@ -5,7 +5,9 @@ Imports nothing heavy: it runs on every ``qformat inspect``.
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 import struct
 
 from .. import limits, spec
@@ -96,9 +98,17 @@ def sniff(path: str | os.PathLike[str]) -> str:
         raise UnsupportedError("directory holds no safetensors checkpoint", path=path,
                                expected=_SUPPORTED)
     try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise UnsupportedError(f"cannot read file: {exc.strerror}", path=path) from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise UnsupportedError("not a regular file", path=path, expected=_SUPPORTED)
+    try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(4096)
+            if sniff_bytes(head, size) is None and _is_index_json(f, head, size):
+                return "safetensors"
     except OSError as exc:
         raise UnsupportedError(f"cannot read file: {exc.strerror}", path=path) from None
     fmt = sniff_bytes(head, size)
@@ -106,3 +116,15 @@ def sniff(path: str | os.PathLike[str]) -> str:
         raise UnsupportedError("unrecognised file format", path=path, expected=_SUPPORTED,
                                found=head[:8])
     return fmt
+
+
+def _is_index_json(f, head: bytes, size: int) -> bool:
+    """A sharded checkpoint's index: a JSON object with a ``weight_map`` (anywhere in it)."""
+    if head.lstrip()[:1] != b"{" or size > limits.MAX_SIDECAR_JSON_BYTES:
+        return False
+    f.seek(0)
+    try:
+        obj = json.loads(f.read(size))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(obj, dict) and isinstance(obj.get("weight_map"), dict)
