@@ -21,6 +21,10 @@ How the bodies are organised (and why):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numba
 import numpy as np
 
 from ..errors import ArgumentError
@@ -40,6 +44,9 @@ _F16_POW2 = np.array([2.0**-24] + [2.0 ** (e - 25) for e in range(1, 32)], dtype
 #: 2**(e-134) for BF16 exponent e >= 1, 2**-133 for e = 0 (all exactly representable in float32)
 _BF16_POW2 = np.array([2.0**-133] + [2.0 ** (e - 134) for e in range(1, 256)], dtype=np.float32)
 
+#: below this many values (rows x k x batch) a call runs on one thread: starting a parallel
+#: region costs ~20 us on a quiet machine and several ms when the cores are oversubscribed
+PARALLEL_MIN_VALUES = 1 << 18
 #: rows per parallel work item for kernels that need a scratch row
 _CHUNK_ROWS = 16
 #: rows dequantized together by the batched kernel (register tile), and tiles per work item
@@ -555,6 +562,20 @@ def _slots(arr: np.ndarray | None, dtype: str | None) -> tuple[np.ndarray, np.nd
     return a16, a32, a8, kind
 
 
+@contextmanager
+def _threads_for(values: int) -> Iterator[None]:
+    """Run small problems on the calling thread only (numba's thread count is thread-local)."""
+    if values >= PARALLEL_MIN_VALUES:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 class _Prepared:
     """Validated arguments of one kernel call, in the slots the jitted bodies take."""
 
@@ -607,7 +628,8 @@ def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
                             field="codes", expected=f"< {1 << bits}", found=int(codes[idx]))
     rows, k = codes.shape
     out = np.empty((rows, (k * bits + 7) // 8), dtype=np.uint8)
-    _pack(_ro(np.ascontiguousarray(codes)), bits, out)
+    with _threads_for(rows * k):
+        _pack(_ro(np.ascontiguousarray(codes)), bits, out)
     return out
 
 
@@ -625,7 +647,8 @@ def unpack_codes(packed: np.ndarray, bits: int, k: int) -> np.ndarray:
                             found=f"{getattr(packed, 'dtype', '?')}"
                                   f"{list(getattr(packed, 'shape', ()))}")
     out = np.empty((packed.shape[0], k), dtype=np.uint8)
-    _unpack(_ro(packed), bits, k, out)
+    with _threads_for(packed.shape[0] * k):
+        _unpack(_ro(packed), bits, k, out)
     return out
 
 
@@ -662,9 +685,10 @@ def dequantize(
     out32 = np.empty((0, 0) if to_f16 else (rows, k), dtype=np.float32)
     out16 = np.empty((rows, k) if to_f16 else (0, 0), dtype=np.uint16)
     if rows and k:
-        _dequantize(p.codes, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32, p.z8,
-                    p.zkind, p.mode, p.levels, p.has_levels, p.perm, p.has_perm, out32, out16,
-                    to_f16)
+        with _threads_for(rows * k):
+            _dequantize(p.codes, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32,
+                        p.z8, p.zkind, p.mode, p.levels, p.has_levels, p.perm, p.has_perm,
+                        out32, out16, to_f16)
     return out16.view(np.float16) if to_f16 else out32
 
 
@@ -719,11 +743,12 @@ def linear(
         return np.zeros((batch, rows), dtype=np.float32)
     xs = x[:, p.perm] if p.has_perm else x  # x in stored column order
     xs = _ro(np.ascontiguousarray(xs))
-    if batch == 1 and fast_gemv_supported(bits, p.gsz, p.has_levels):
-        out = np.empty(rows, dtype=np.float32)
-        _GEMV[bits](p.codes, xs[0], k, p.gsz, p.ng, *p.sides(), out)
-        return out.reshape(1, rows)
-    out = np.empty((batch, rows), dtype=np.float32)
-    _gemm(p.codes, xs, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32, p.z8,
-          p.zkind, p.mode, p.levels, p.has_levels, out)
+    with _threads_for(rows * k * batch):
+        if batch == 1 and fast_gemv_supported(bits, p.gsz, p.has_levels):
+            out = np.empty(rows, dtype=np.float32)
+            _GEMV[bits](p.codes, xs[0], k, p.gsz, p.ng, *p.sides(), out)
+            return out.reshape(1, rows)
+        out = np.empty((batch, rows), dtype=np.float32)
+        _gemm(p.codes, xs, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32, p.z8,
+              p.zkind, p.mode, p.levels, p.has_levels, out)
     return out

@@ -109,7 +109,10 @@ def dequantize(
         out = np.empty_like(w)
         out[:, perm] = w
         w = out
-    return w.astype(np.float16) if out_dtype == "F16" else w
+    if out_dtype == "F16":
+        with np.errstate(over="ignore"):  # overflow to infinity is the defined result
+            return w.astype(np.float16)
+    return w
 
 
 def _dequantize_stored(geo: Geometry, codes: np.ndarray, scales: np.ndarray, zero: str,
