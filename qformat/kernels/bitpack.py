@@ -57,7 +57,7 @@ _TILES_PER_CHUNK = 8
 # ---------------------------------------------------------------------------------------------
 # scalar helpers
 # ---------------------------------------------------------------------------------------------
-@exact
+@exact(inline="always")
 def _f16_value(h):  # pragma: no cover - jitted
     """float32 value of F16 bits (finite values; checked before any kernel)."""
     b = np.int64(h)
@@ -69,7 +69,7 @@ def _f16_value(h):  # pragma: no cover - jitted
     return -v if b & 0x8000 else v
 
 
-@exact
+@exact(inline="always")
 def _bf16_value(h):  # pragma: no cover - jitted
     """float32 value of BF16 bits (finite values)."""
     b = np.int64(h)
@@ -81,7 +81,7 @@ def _bf16_value(h):  # pragma: no cover - jitted
     return -v if b & 0x8000 else v
 
 
-@exact
+@exact(inline="always")
 def _side(a16, a32, a8, kind, r, g):  # pragma: no cover - jitted
     """Element [r, g] of a side array held in the slot of its kind, as float32."""
     if kind == 0:
@@ -93,7 +93,7 @@ def _side(a16, a32, a8, kind, r, g):  # pragma: no cover - jitted
     return np.float32(a8[r, g])
 
 
-@exact
+@exact(inline="always")
 def _code(row, j, bits, mask):  # pragma: no cover - jitted
     """Code j of a packed row (generic path): bits j*bits.. of the row's LSB-first stream."""
     p = j * bits
@@ -105,7 +105,7 @@ def _code(row, j, bits, mask):  # pragma: no cover - jitted
     return (w >> shift) & mask
 
 
-@exact
+@exact(inline="always")
 def _f32_to_f16_bits(a):  # pragma: no cover - jitted
     """IEEE binary32 bits (int64, 0..2**32-1) -> binary16 bits, round to nearest even."""
     sign = (a >> 16) & 0x8000
@@ -327,7 +327,7 @@ def _group_sums(xs, k, gsz, ng):  # pragma: no cover - jitted
     return sums
 
 
-@fast
+@fast(inline="always")
 def _group_offset(s, r, g, bits, z16, z32, z8, zkind, mode):  # pragma: no cover - jitted
     """t such that the group contributes s*dot(v, x) + t*sum(x) (v = raw code value)."""
     if mode == 0:
@@ -337,7 +337,7 @@ def _group_offset(s, r, g, bits, z16, z32, z8, zkind, mode):  # pragma: no cover
     return -s * _side(z16, z32, z8, zkind, r, g)
 
 
-@fast
+@fast(inline="always")
 def _tail_dot(row, x, j0, j1, bits):  # pragma: no cover - jitted
     """sum of q_j * x_j over codes j0..j1-1 read one by one (row tails)."""
     mask = (1 << bits) - 1
