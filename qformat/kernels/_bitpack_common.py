@@ -20,6 +20,7 @@ __all__ = [
     "Geometry",
     "check_arrays",
     "check_content",
+    "check_out",
     "first_bad_index",
     "n_groups",
     "row_bytes",
@@ -250,3 +251,18 @@ def check_content(
             row = first_bad_index(bad)[0]
             fail("codes", "padding bits after the last code of a row are not zero",
                  "QF-BITPACK-011", (row, geo.row_bytes - 1), found=f"0x{int(last[row]):02x}")
+
+
+def check_out(out: np.ndarray | None, shape: tuple[int, int], out_dtype: str) -> np.ndarray:
+    """The output array of a dequantization: ``out`` checked, or a new one."""
+    dtype = np.float16 if out_dtype == "F16" else np.float32
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray) or out.dtype != dtype or out.shape != shape:
+        raise ArgumentError("out has the wrong type, dtype or shape", field="out",
+                            expected=f"{np.dtype(dtype)}{list(shape)}",
+                            found=f"{getattr(out, 'dtype', type(out).__name__)}"
+                                  f"{list(getattr(out, 'shape', ()))}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ArgumentError("out must be C-contiguous and writable", field="out")
+    return out

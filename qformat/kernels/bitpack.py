@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from ..errors import ArgumentError
-from ._bitpack_common import Geometry, check_arrays, check_content
+from ._bitpack_common import Geometry, check_arrays, check_content, check_out
 from ._jit import exact, fast, prange
 
 __all__ = ["dequantize", "fast_gemv_supported", "linear", "pack_codes", "unpack_codes"]
@@ -228,8 +228,69 @@ def _row_affine(out, r, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
 
 
 @exact
+def _row_fused(row, out, r, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+               mode):  # pragma: no cover - jitted
+    """One pass for 2/4/8-bit codes without a table, groups starting on whole bytes: the
+    same float32 operations as _row_values + _row_affine, in the same order."""
+    per = 8 // bits
+    mask = (1 << bits) - 1
+    for g in range(ng):
+        j0 = g * gsz
+        j1 = min(j0 + gsz, k)
+        s = _side(s16, s32, s32, skind, r, g)
+        if mode == 0:
+            z = np.float32(1 << (bits - 1))
+        else:
+            z = _side(z16, z32, z8, zkind, r, g)
+        nbytes = (j1 - j0) // per
+        seg = row[j0 // per:j0 // per + nbytes]
+        o = out[j0:j0 + nbytes * per]
+        if mode == 3:  # (s * v) + b
+            if bits == 4:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[2 * j] = s * np.float32(b & np.uint8(0x0F)) + z
+                    o[2 * j + 1] = s * (np.float32(b & np.uint8(0xF0)) * np.float32(0.0625)) + z
+            elif bits == 8:
+                for j in range(nbytes):
+                    o[j] = s * np.float32(seg[j]) + z
+            else:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[4 * j] = s * np.float32(b & np.uint8(0x03)) + z
+                    o[4 * j + 1] = s * (np.float32(b & np.uint8(0x0C)) * np.float32(0.25)) + z
+                    o[4 * j + 2] = s * (np.float32(b & np.uint8(0x30)) * np.float32(0.0625)) + z
+                    o[4 * j + 3] = s * (np.float32(b & np.uint8(0xC0))
+                                        * np.float32(0.015625)) + z
+        else:  # s * (v - z)
+            if bits == 4:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[2 * j] = s * (np.float32(b & np.uint8(0x0F)) - z)
+                    o[2 * j + 1] = s * (np.float32(b & np.uint8(0xF0)) * np.float32(0.0625) - z)
+            elif bits == 8:
+                for j in range(nbytes):
+                    o[j] = s * (np.float32(seg[j]) - z)
+            else:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[4 * j] = s * (np.float32(b & np.uint8(0x03)) - z)
+                    o[4 * j + 1] = s * (np.float32(b & np.uint8(0x0C)) * np.float32(0.25) - z)
+                    o[4 * j + 2] = s * (np.float32(b & np.uint8(0x30)) * np.float32(0.0625) - z)
+                    o[4 * j + 3] = s * (np.float32(b & np.uint8(0xC0)) * np.float32(0.015625)
+                                        - z)
+        for j in range(j0 + nbytes * per, j1):  # the last group's codes after its last byte
+            v = np.float32(_code(row, j, bits, mask))
+            out[j] = s * v + z if mode == 3 else s * (v - z)
+
+
+@exact
 def _dequant_row(codes, r, out, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
                  mode, levels, has_levels):  # pragma: no cover - jitted
+    if not has_levels and (bits == 2 or bits == 4 or bits == 8) and gsz % (8 // bits) == 0:
+        _row_fused(codes[r], out, r, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                   mode)
+        return
     _row_values(codes[r], out, bits, k, levels, has_levels)
     center = (1 << (bits - 1)) if (mode == 0 and not has_levels) else 0
     _row_affine(out, r, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode, center)
@@ -668,12 +729,14 @@ def dequantize(
     zero_dtype: str | None = None,
     out_dtype: str = "F32",
     validate: bool = True,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dequantize to ``[rows, k]`` float32 (or float16), bit-identical to the reference.
 
     ``validate=False`` skips the value checks (finite scales, zero range, permutation), for
     callers that ran them once already (a QTensor's ``check``); types and shapes are always
-    checked.
+    checked. ``out``: a writable C-contiguous ``[rows, k]`` array of the output dtype to fill
+    and return (a fresh array's first-touch page faults cost about as much as the decode).
     """
     if out_dtype not in ("F32", "F16"):
         raise ArgumentError("out_dtype must be F32 or F16", field="out_dtype", found=out_dtype)
@@ -682,14 +745,15 @@ def dequantize(
                   zero_dtype=zero_dtype, validate=validate)
     rows = p.geo.rows
     to_f16 = out_dtype == "F16"
-    out32 = np.empty((0, 0) if to_f16 else (rows, k), dtype=np.float32)
-    out16 = np.empty((rows, k) if to_f16 else (0, 0), dtype=np.uint16)
+    target = check_out(out, (rows, k), out_dtype)
+    out32 = np.empty((0, 0), np.float32) if to_f16 else target
+    out16 = target.view(np.uint16) if to_f16 else np.empty((0, 0), np.uint16)
     if rows and k:
         with _threads_for(rows * k):
             _dequantize(p.codes, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32,
                         p.z8, p.zkind, p.mode, p.levels, p.has_levels, p.perm, p.has_perm,
                         out32, out16, to_f16)
-    return out16.view(np.float16) if to_f16 else out32
+    return target
 
 
 _GEMV = {2: _gemv_b2, 3: _gemv_b3, 4: _gemv_b4, 8: _gemv_b8}

@@ -229,3 +229,18 @@ def test_from_codes_refuses_bad_arguments(kwargs, field):
     with pytest.raises(QFormatError) as exc:
         BitPackedLayout.from_codes(**args)
     assert exc.value.field == field
+
+
+@BOTH
+def test_dequantize_out_buffer_is_checked(impl, good):
+    for bad in (np.empty((3, 40), np.float64), np.empty((3, 41), np.float32),
+                np.empty((40, 3), np.float32).T, [[0.0] * 40] * 3):
+        with pytest.raises(ArgumentError) as exc:
+            impl.dequantize(**good, out=bad)
+        assert exc.value.field == "out"
+    ro = np.empty((3, 40), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ArgumentError):
+        impl.dequantize(**good, out=ro)
+    with pytest.raises(ArgumentError):
+        impl.dequantize(**good, out_dtype="F16", out=np.empty((3, 40), np.float32))

@@ -190,3 +190,14 @@ def test_compiled_once_per_kernel(parts):
         kern.linear(np.ones((2, 64), np.float32), **kw)
     for body in (kern._dequantize, kern._gemm, kern._gemv_b4):
         assert len(body.signatures) == 1, body
+
+
+@pytest.mark.parametrize("out_dtype", ["F32", "F16"])
+def test_dequantize_into_a_caller_buffer(parts, out_dtype):
+    kw = parts(4, 5, 64, 32, zero="int", zero_dtype="U8", perm=True)["kwargs"]
+    dtype = np.float16 if out_dtype == "F16" else np.float32
+    for impl in (kern, ref):
+        buf = np.full((5, 64), 7, dtype)
+        got = impl.dequantize(**kw, out_dtype=out_dtype, out=buf)
+        assert np.shares_memory(got, buf)
+        assert same_bits(buf, ref.dequantize(**kw, out_dtype=out_dtype))
