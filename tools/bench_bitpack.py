@@ -21,6 +21,7 @@ DRAM, not from the 32 MiB L3 cache. Usage::
     python tools/bench_bitpack.py            # full run (about 5-10 minutes)
     python tools/bench_bitpack.py --quick    # small shapes, few repetitions (a smoke test)
     python tools/bench_bitpack.py --json out.json
+    python tools/bench_bitpack.py --threads 1   # one numba thread (bandwidth probed likewise)
 """
 
 from __future__ import annotations
@@ -263,7 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bits", type=int, nargs="*", default=[2, 3, 4])
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--no-cold-start", action="store_true")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="numba threads for kernels and bandwidth probes (default: all); "
+                         "1 is far less sensitive to other jobs on a busy machine")
     args = ap.parse_args(argv)
+    if args.threads:
+        numba.set_num_threads(args.threads)
     shapes = [(512, 1024)] if args.quick else [(4096, 4096), (4096, 11008)]
     reps = 3 if args.quick else args.reps
     slow_reps = 2 if args.quick else 5
