@@ -201,3 +201,17 @@ def test_dequantize_into_a_caller_buffer(parts, out_dtype):
         got = impl.dequantize(**kw, out_dtype=out_dtype, out=buf)
         assert np.shares_memory(got, buf)
         assert same_bits(buf, ref.dequantize(**kw, out_dtype=out_dtype))
+
+
+def test_large_tensors_pack_through_the_kernels(monkeypatch):
+    """from_codes / unpack_codes switch to the jitted packer for large tensors: same bytes."""
+    from qformat.layouts import bitpack as layout_module
+
+    q = np.random.default_rng(4).integers(0, 8, (64, 200)).astype(np.uint8)
+    small = layout_module.BitPackedLayout.from_codes(q, np.ones((64, 4), np.float16), bits=3,
+                                                     group_size=64)
+    monkeypatch.setattr(layout_module, "_JIT_MIN_CODES", 1)
+    large = layout_module.BitPackedLayout.from_codes(q, np.ones((64, 4), np.float16), bits=3,
+                                                     group_size=64)
+    assert np.array_equal(large.parts["codes"], small.parts["codes"])
+    assert np.array_equal(layout_module.unpack_codes(large), q)
