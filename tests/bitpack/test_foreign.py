@@ -45,7 +45,7 @@ def st_layer(name: str) -> tuple[dict[str, np.ndarray], dict, np.ndarray]:
 
     entry = REFS["safetensors"][name]
     prefix = entry["layer"] + "."
-    with safe_open(FOREIGN / "safetensors" / name / "model.safetensors", "np") as f:
+    with safe_open(FOREIGN / "safetensors" / "corpus" / name / "model.safetensors", "np") as f:
         names = [k for k in f.keys() if k.startswith(prefix)]
         layer = {k[len(prefix):]: f.get_tensor(k) for k in names}
     ref = np.load(FOREIGN / "safetensors" / "refs" / f"{name}.npz")[entry["layer"]]
