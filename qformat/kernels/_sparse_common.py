@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dtypes import DTYPES, to_float32
-from ..errors import ArgumentError, IntegrityError
+from ..errors import _UNSET, ArgumentError, IntegrityError
 from . import _bitpack_common as bitpack_common
 from ._bitpack_common import FLOAT_PART_DTYPES, Geometry, first_bad_index, n_groups, row_bytes
 
@@ -322,19 +322,31 @@ def statistics_finite(a: SparseArrays, which: str) -> tuple[int, int] | None:
     return g, row
 
 
+def _bitpack_rule(*args: object, **kw: object) -> None:
+    """Run bitpack's content check, adding this layout's clause id to its error."""
+    try:
+        bitpack_common.check_content(*args, **kw)  # type: ignore[arg-type]
+    except IntegrityError as exc:
+        part = (exc.field or "").rpartition(".")[2]
+        clause = {"perm": "QF-SPARSE-044", "codes": "QF-SPARSE-032"}.get(part, "QF-SPARSE-030")
+        raise IntegrityError(f"{exc.detail} [{clause}]", field=exc.field,
+                             expected=exc.expected if exc.expected is not None else _UNSET,
+                             found=exc.found if exc.found is not None else _UNSET) from None
+
+
 def check_content(a: SparseArrays, prefix: str = "") -> None:
     """Every value check of a sparse tensor, run once before any kernel sees the arrays.
 
-    Order: statistics sub-tensors (bitpack rules), decoded statistics finite, base codes and
-    permutation (bitpack rules), outliers (CSR rules). Raises IntegrityError naming the part
-    (``prefix`` + part name) and the first bad index.
+    Order: statistics sub-tensors (bitpack rules, QF-SPARSE-030/032), decoded statistics
+    finite (QF-SPARSE-031), base codes' padding and the permutation (bitpack rules,
+    QF-SPARSE-032/044), outliers (CSR rules, QF-SPARSE-040..043). Raises IntegrityError naming
+    the part (``prefix`` + part name) and the first bad index.
     """
     geo = a.geometry
     for which in ("scales", "zeros"):
         codes, s2, z2 = a.stat_parts(which)
-        bitpack_common.check_content(geo.stats, codes, s2, zero="float", zeros=z2,
-                              scale_dtype=a.stat_dtype, zero_dtype=a.stat_dtype,
-                              prefix=f"{prefix}{which}.")
+        _bitpack_rule(geo.stats, codes, s2, zero="float", zeros=z2, scale_dtype=a.stat_dtype,
+                      zero_dtype=a.stat_dtype, prefix=f"{prefix}{which}.")
         bad = statistics_finite(a, which)
         if bad is not None:
             g, row = bad
@@ -345,7 +357,7 @@ def check_content(a: SparseArrays, prefix: str = "") -> None:
     # The base is a bitpack tensor whose scales and zeros are the decoded statistics (checked
     # finite above); bitpack's own rules check its codes' padding bits and the permutation.
     no_stats = np.broadcast_to(np.float32(0), (geo.rows, geo.groups))
-    bitpack_common.check_content(geo.base, a.codes, no_stats, zero="float", zeros=no_stats,
-                          perm=a.perm, scale_dtype="F32", zero_dtype="F32", prefix=prefix)
+    _bitpack_rule(geo.base, a.codes, no_stats, zero="float", zeros=no_stats, perm=a.perm,
+                  scale_dtype="F32", zero_dtype="F32", prefix=prefix)
     check_outliers(a.row_ptr, a.col_idx, a.values, k=geo.k, value_dtype=a.value_dtype,
                    prefix=prefix)
