@@ -153,13 +153,13 @@ class BitPackedLayout(Layout):
 
     # -- compute -------------------------------------------------------------------------------
     def decode(self, qt: QTensor) -> np.ndarray:
-        from ..kernels._ref import bitpack as kernels  # jitted kernels: next commit
+        from ..kernels import bitpack as kernels
 
         out = kernels.dequantize(**self.kernel_args(qt), validate=False)
         return out.reshape(qt.shape)
 
     def linear(self, qt: QTensor, x: np.ndarray) -> np.ndarray:
-        from ..kernels._ref import bitpack as kernels  # jitted kernels: next commit
+        from ..kernels import bitpack as kernels
 
         return kernels.linear(x, **self.kernel_args(qt), validate=False)
 
