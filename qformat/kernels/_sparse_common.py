@@ -35,6 +35,7 @@ __all__ = [
     "check_arrays",
     "check_content",
     "check_outliers",
+    "check_permutation",
     "col_index_dtype",
     "nonfinite_mask",
     "row_ptr_dtype",
@@ -312,9 +313,11 @@ def statistics_finite(a: SparseArrays, which: str) -> tuple[int, int] | None:
     from ._ref.bitpack import dequantize as dequantize_bitpack
 
     geo = a.geometry.stats
-    decoded = dequantize_bitpack(codes, s2, bits=geo.bits, k=geo.k, group_size=geo.group_size,
-                                 zero="float", zeros=z2, scale_dtype=a.stat_dtype,
-                                 zero_dtype=a.stat_dtype, validate=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        decoded = dequantize_bitpack(codes, s2, bits=geo.bits, k=geo.k,
+                                     group_size=geo.group_size, zero="float", zeros=z2,
+                                     scale_dtype=a.stat_dtype, zero_dtype=a.stat_dtype,
+                                     validate=False)
     bad = ~np.isfinite(decoded)
     if not bad.any():
         return None
@@ -332,6 +335,21 @@ def _bitpack_rule(*args: object, **kw: object) -> None:
         raise IntegrityError(f"{exc.detail} [{clause}]", field=exc.field,
                              expected=exc.expected if exc.expected is not None else _UNSET,
                              found=exc.found if exc.found is not None else _UNSET) from None
+
+
+def check_permutation(perm: np.ndarray, k: int, prefix: str = "") -> None:
+    """QF-SPARSE-044: ``perm`` holds each of ``0 .. k-1`` once; names the first bad index."""
+    out = (perm < 0) | (perm >= k)
+    if out.any():
+        j = first_bad_index(out)[0]
+        raise _fail(prefix, "perm", "permutation entry out of range [QF-SPARSE-044]", (j,),
+                    expected=f"0..{k - 1}", found=int(perm[j]))
+    order = np.argsort(perm, kind="stable")
+    repeat = perm[order][1:] == perm[order][:-1]
+    if repeat.any():
+        j = int(order[1:][repeat].min())  # the second occurrence that comes first
+        raise _fail(prefix, "perm", "permutation repeats a column [QF-SPARSE-044]", (j,),
+                    expected="each of 0..k-1 once", found=f"column {int(perm[j])} again")
 
 
 def check_content(a: SparseArrays, prefix: str = "") -> None:
@@ -354,8 +372,10 @@ def check_content(a: SparseArrays, prefix: str = "") -> None:
                         f"decoded first-order {which[:-1]} of row {row}, group {g} overflows "
                         "float32 (second-order scale and zero too large) [QF-SPARSE-031]",
                         (g, row // geo.stat_group))
+    if a.perm is not None:
+        check_permutation(a.perm, geo.k, prefix)
     # The base is a bitpack tensor whose scales and zeros are the decoded statistics (checked
-    # finite above); bitpack's own rules check its codes' padding bits and the permutation.
+    # finite above); bitpack's own rules check its codes' padding bits (and the permutation).
     no_stats = np.broadcast_to(np.float32(0), (geo.rows, geo.groups))
     _bitpack_rule(geo.base, a.codes, no_stats, zero="float", zeros=no_stats, perm=a.perm,
                   scale_dtype="F32", zero_dtype="F32", prefix=prefix)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..dtypes import bf16_to_f32
 from ..errors import ArgumentError
+from . import bitpack
 from ._jit import exact, fast, prange
 from ._sparse_common import SparseArrays, check_arrays, check_content
 
@@ -63,6 +64,13 @@ def _f16_bits_to_f32_bits(src, dst):  # pragma: no cover - compiled
             dst[i] = sign | ((e + np.uint32(112)) << np.uint32(23)) | (m << np.uint32(13))
 
 
+def _ro(a: np.ndarray) -> np.ndarray:
+    """A read-only view, so that writable and mmap'd inputs share one compiled specialization."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 def half_to_float(stored: np.ndarray, dtype: str) -> np.ndarray:
     """A stored F16/BF16/F32 array -> float32 (a new array for F16/BF16), exactly."""
     if dtype == "F32":
@@ -72,7 +80,7 @@ def half_to_float(stored: np.ndarray, dtype: str) -> np.ndarray:
     if dtype != "F16":
         raise ArgumentError("expected a float part dtype", field="dtype",
                             expected=["F16", "BF16", "F32"], found=dtype)
-    src = np.ascontiguousarray(stored).view(np.uint16).reshape(-1)
+    src = _ro(np.ascontiguousarray(stored).view(np.uint16).reshape(-1))
     out = np.empty(src.shape[0], dtype=np.float32)
     if src.shape[0]:
         _f16_bits_to_f32_bits(src, out.view(np.uint32))
@@ -115,9 +123,10 @@ def dequantize_statistics(a: SparseArrays, which: str) -> np.ndarray:
     codes, s2, z2 = a.stat_parts(which)
     out = np.empty((geo.rows, geo.groups), dtype=np.float32)
     if out.size:
-        _dequantize_statistics(codes, np.ascontiguousarray(half_to_float(s2, a.stat_dtype)),
-                               np.ascontiguousarray(half_to_float(z2, a.stat_dtype)),
-                               geo.stat_bits, geo.rows, geo.stat_group, out)
+        s2f = np.ascontiguousarray(half_to_float(s2, a.stat_dtype))
+        z2f = np.ascontiguousarray(half_to_float(z2, a.stat_dtype))
+        _dequantize_statistics(_ro(codes), _ro(s2f), _ro(z2f), geo.stat_bits, geo.rows,
+                               geo.stat_group, out)
     return out
 
 
@@ -148,8 +157,8 @@ def _linear_outliers(x, row_ptr, col_idx, values, y):  # pragma: no cover - comp
 
 def _csr_args(row_ptr: np.ndarray, values: np.ndarray,
               value_dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    return (row_ptr.astype(np.int64),
-            np.ascontiguousarray(half_to_float(values, value_dtype), dtype=np.float32))
+    return (_ro(row_ptr.astype(np.int64)),
+            _ro(np.ascontiguousarray(half_to_float(values, value_dtype), dtype=np.float32)))
 
 
 def _check_csr(row_ptr: np.ndarray, col_idx: np.ndarray, values: np.ndarray, rows: int) -> None:
@@ -179,7 +188,7 @@ def add_outliers(w: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray, values
     _check_csr(row_ptr, col_idx, values, w.shape[0])
     if values.shape[0]:
         ptr, vals = _csr_args(row_ptr, values, value_dtype)
-        _add_outliers(w, ptr, np.ascontiguousarray(col_idx), vals)
+        _add_outliers(w, ptr, _ro(np.ascontiguousarray(col_idx)), vals)
     return w
 
 
@@ -200,20 +209,12 @@ def linear_outliers(x: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray,
                             field="out", expected=(x.shape[0], rows), found=out.shape)
     if values.shape[0] and x.shape[0]:
         ptr, vals = _csr_args(row_ptr, values, value_dtype)
-        _linear_outliers(np.ascontiguousarray(x), ptr, np.ascontiguousarray(col_idx), vals, out)
+        _linear_outliers(_ro(np.ascontiguousarray(x)), ptr, _ro(np.ascontiguousarray(col_idx)),
+                         vals, out)
     return out
 
 
 # -- the layout's decode and matmul -------------------------------------------------------------
-def _bitpack_kernels():
-    """The bitpack kernels that decode and multiply the base."""
-    try:
-        from . import bitpack
-    except ImportError:  # the jitted bitpack kernels have not landed on this branch yet
-        from ._ref import bitpack
-    return bitpack
-
-
 def _base_args(a: SparseArrays) -> dict[str, object]:
     """Keyword arguments of the bitpack kernels for the base of ``a`` (statistics decoded)."""
     return {
@@ -231,7 +232,7 @@ def dequantize(a: SparseArrays, *, validate: bool = True) -> np.ndarray:
     check_arrays(a)
     if validate:
         check_content(a)
-    w = _bitpack_kernels().dequantize(a.codes, dequantize_statistics(a, "scales"), **_base_args(a))
+    w = bitpack.dequantize(a.codes, dequantize_statistics(a, "scales"), **_base_args(a))
     w = np.ascontiguousarray(w, dtype=np.float32)
     if not w.flags.writeable:
         w = w.copy()
@@ -250,7 +251,7 @@ def linear(x: np.ndarray, a: SparseArrays, *, validate: bool = True) -> np.ndarr
     if validate:
         check_content(a)
     x = np.ascontiguousarray(x)
-    y = _bitpack_kernels().linear(x, a.codes, dequantize_statistics(a, "scales"),
+    y = bitpack.linear(x, a.codes, dequantize_statistics(a, "scales"),
                                   **_base_args(a))
     y = np.ascontiguousarray(y, dtype=np.float32)
     if not y.flags.writeable:
