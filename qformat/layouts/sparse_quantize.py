@@ -237,7 +237,12 @@ def _group_error(x: np.ndarray, act: np.ndarray, lo: np.ndarray, hi: np.ndarray,
 
 
 def _candidates(x: np.ndarray, act: np.ndarray, maxq: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per group: (error drop of its best leave-one-out candidate, that candidate's index)."""
+    """Per group: (error drop of its best leave-one-out candidate, that candidate's index).
+
+    Computed in float64, so squared errors of very large or very small weights neither
+    overflow nor vanish.
+    """
+    x = x.astype(np.float64)
     m = x.shape[0]
     ar = np.arange(m)
     hi_v = np.where(act, x, -np.inf)
@@ -250,7 +255,7 @@ def _candidates(x: np.ndarray, act: np.ndarray, maxq: int) -> tuple[np.ndarray, 
     count = act.sum(axis=1)
     usable = count >= 2
     same = imax == imin
-    z = np.zeros(m, dtype=np.float32)
+    z = np.zeros(m, dtype=np.float64)
     lo, hi = np.where(usable, lo, z), np.where(usable, hi, z)
     hi2, lo2 = np.where(usable, hi2, z), np.where(usable, lo2, z)
     base = _group_error(x, act, lo, hi, maxq)
