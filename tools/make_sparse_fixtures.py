@@ -48,7 +48,7 @@ def planted(rows: int, k: int, fraction: float, seed: int, shape: tuple[int, ...
     """Gaussian weights (sigma 0.02) with ``fraction`` planted outliers of 8..30 sigma."""
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((rows, k)).astype(np.float32) * np.float32(0.02)
-    n = int(round(fraction * rows * k))
+    n = round(fraction * rows * k)
     flat = rng.choice(rows * k, size=n, replace=False)
     sign = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=n)
     w.reshape(-1)[flat] = sign * rng.uniform(8.0, 30.0, size=n).astype(np.float32) * 0.02

@@ -21,7 +21,7 @@ def planted(rows: int, k: int, *, fraction: float = 0.005, seed: int = 0,
     """
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((rows, k)).astype(np.float32) * np.float32(scale)
-    n = int(round(fraction * rows * k))
+    n = round(fraction * rows * k)
     flat = rng.choice(rows * k, size=n, replace=False)
     sign = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=n)
     w.reshape(-1)[flat] = sign * rng.uniform(*outlier_scale, size=n).astype(np.float32) * scale

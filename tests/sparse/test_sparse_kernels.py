@@ -76,7 +76,8 @@ def test_statistics_decode_is_bit_identical(case: tuple[np.ndarray, QTensor]) ->
     for which in ("scales", "zeros"):
         got = kernels.dequantize_statistics(a, which)
         want = ref.dequantize_statistics(a, which)
-        assert got.dtype == np.float32 and got.shape == want.shape
+        assert got.dtype == np.float32
+        assert got.shape == want.shape
         assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), which
 
 
@@ -85,7 +86,8 @@ def test_decode_is_bit_identical_to_the_reference(case: tuple[np.ndarray, QTenso
     w, qt = case
     got = qt.dequantize()
     want = ref.dequantize(arrays_of(qt)).reshape(qt.shape)
-    assert got.shape == w.shape and got.dtype == np.float32
+    assert got.shape == w.shape
+    assert got.dtype == np.float32
     assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
 
 
@@ -135,7 +137,8 @@ def test_linear_matches_the_reference(case: tuple[np.ndarray, QTensor], batch: i
         got = qt.linear(x)
     else:
         got = kernels.linear(x, a)
-    assert got.shape == (batch, rows) and got.dtype == np.float32
+    assert got.shape == (batch, rows)
+    assert got.dtype == np.float32
     wd = ref.dequantize(a)
     assert np.all(np.abs(got - want) <= linear_tolerance(x, wd))
 
@@ -256,7 +259,8 @@ def test_two_threads_give_the_reference_results() -> None:
     code = _COMPARE.format(root=str(ROOT), rows=203, k=160, repeats=20)
     out = _run(code, {"NUMBA_NUM_THREADS": "2"})
     threads, same, worst = out.split()
-    assert threads == "2" and same == "True"
+    assert threads == "2"
+    assert same == "True"
     assert float(worst) < 1e-4
 
 
@@ -265,4 +269,5 @@ def test_python_bodies_match_without_jit() -> None:
     code = _COMPARE.format(root=str(ROOT), rows=21, k=48, repeats=1)
     out = _run(code, {"NUMBA_DISABLE_JIT": "1"})
     _, same, worst = out.split()
-    assert same == "True" and float(worst) < 1e-4
+    assert same == "True"
+    assert float(worst) < 1e-4
