@@ -9,12 +9,14 @@ The algorithm (informative; the file format does not depend on it, see ``docs/sp
    scored by their best candidate and the best are taken greedily in rounds (half of the
    remaining budget per round, re-scoring the groups that lost a weight), so a group may give
    up several outliers. ``select="magnitude"`` takes the largest ``|w|``. The budget is a
-   fraction of the weights (``outlier_fraction``, default 1 %) and/or a threshold in units of
-   the tensor's RMS (``outlier_threshold``: ``|w| > t*rms``, or for ``error`` a squared-error
-   drop above ``(t*rms)**2``).
-2. **Base statistics.** Per group of ``group_size`` columns, min-max over the non-outliers:
-   ``scale = (hi - lo) / (2**bits - 1)``, float ``zero = -lo / scale`` (a constant group is
-   widened to include 0, so that it stays exact).
+   fraction of the weights (``outlier_fraction``, default 1 %) and/or a threshold
+   (``outlier_threshold`` t): for ``magnitude`` ``|w| > t * rms(W)``; for ``error`` a drop of
+   the group's squared error above t times the mean group error (SpQR's relative threshold).
+2. **Base statistics.** Per group of ``group_size`` columns, min-max over the non-outliers,
+   the range widened to include 0: ``scale = (hi - lo) / (2**bits - 1)``, float
+   ``zero = -lo / scale`` in ``[0, 2**bits - 1]`` (zero points of a group that does not
+   straddle 0 would otherwise be far outside that range and ruin the quantization of their
+   neighbours' zero points; constants stay exact).
 3. **Second order.** The scales (and, separately, the zeros) of ``stat_group`` consecutive
    rows of one column group are min-max quantized to ``stat_bits`` bits; the second-order
    scale and zero are rounded to ``stat_dtype`` first and the codes computed with the rounded
@@ -74,8 +76,9 @@ def quantize_sparse(
         value_dtype: storage type of the outlier values (F16, BF16, F32).
         outlier_fraction: largest share of weights kept as outliers (default 0.01 when no
             threshold is given; 0 gives a pure SpQR base).
-        outlier_threshold: keep only outliers that beat this score, in units of the RMS of
-            the tensor (see the module docstring); combined with ``outlier_fraction`` as a cap.
+        outlier_threshold: keep only outliers above this threshold: ``|w| > t * rms`` for
+            ``magnitude``; for ``error``, a group error drop above t times the mean group
+            error. With ``outlier_fraction`` too, the fraction caps the count.
         select: ``"error"`` (leave-one-out error reduction) or ``"magnitude"`` (``|w|``).
         perm: optional column order of the base: stored column j is original column perm[j].
         dtype: logical dtype recorded (default: the array's).
@@ -97,13 +100,13 @@ def quantize_sparse(
     w2 = w.reshape(rows, k)
     perm_arr = _check_perm(perm, k)
     stored = w2 if perm_arr is None else np.ascontiguousarray(w2[:, perm_arr])
-    budget, score_floor = _budget(outlier_fraction, outlier_threshold, select, w2)
+    budget, threshold = _budget(outlier_fraction, outlier_threshold, select, w2)
     maxq = (1 << bits) - 1
 
     if select == "magnitude":
-        mask = _select_by_magnitude(stored, budget, score_floor)
+        mask = _select_by_magnitude(stored, budget, threshold)
     else:
-        mask = _select_by_error(stored, group_size, maxq, budget, score_floor)
+        mask = _select_by_error(stored, group_size, maxq, budget, threshold)
 
     scales, zeros = _fit_first_order(stored, mask, group_size, maxq)
     stats = {}
@@ -174,7 +177,7 @@ def _check_perm(perm: Any, k: int) -> np.ndarray | None:
 
 def _budget(fraction: Any, threshold: Any, select: str,
             w: np.ndarray) -> tuple[int | None, float | None]:
-    """(most outliers or None for no cap, score floor or None for no threshold)."""
+    """(most outliers or None for no cap, threshold or None)."""
     if select not in _SELECT:
         raise ArgumentError("unknown outlier selection", field="select", expected=list(_SELECT),
                             found=select)
@@ -188,25 +191,26 @@ def _budget(fraction: Any, threshold: Any, select: str,
             raise ArgumentError("outlier_fraction must be a number in [0, 1)",
                                 field="outlier_fraction", found=fraction)
         budget = round(float(fraction) * total)
-    floor = None
     if threshold is not None:
         if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not (
                 0 < threshold < float("inf")):
             raise ArgumentError("outlier_threshold must be a positive number",
                                 field="outlier_threshold", found=threshold)
-        rms = float(np.sqrt(np.mean(np.square(w, dtype=np.float64)))) if total else 0.0
-        floor = float(threshold) * rms
-        if select == "error":
-            floor = floor * floor
-    return budget, floor
+        threshold = float(threshold)
+    return budget, threshold
 
 
 # -- outlier selection --------------------------------------------------------------------------
 def _select_by_magnitude(w: np.ndarray, budget: int | None,
-                         floor: float | None) -> np.ndarray:
+                         threshold: float | None) -> np.ndarray:
+    """The largest ``|w|`` (above ``threshold`` times the tensor's RMS, if given)."""
     score = np.abs(w).reshape(-1)
     mask = np.zeros(score.shape, dtype=bool)
-    cand = np.flatnonzero(score > floor) if floor is not None else np.arange(score.size)
+    if threshold is not None:
+        rms = float(np.sqrt(np.mean(np.square(score, dtype=np.float64)))) if score.size else 0.0
+        cand = np.flatnonzero(score > threshold * rms)
+    else:
+        cand = np.arange(score.size)
     if budget is not None and budget < cand.size:
         if budget == 0:
             cand = cand[:0]
@@ -227,7 +231,9 @@ def _grouped(w: np.ndarray, group_size: int) -> np.ndarray:
 
 def _group_error(x: np.ndarray, act: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                  maxq: int) -> np.ndarray:
-    """Squared min-max quantization error of each group over its active weights."""
+    """Squared min-max quantization error of each group over its active weights (the range
+    widened to include 0, as in :func:`_fit_first_order`)."""
+    lo, hi = np.minimum(lo, 0), np.maximum(hi, 0)
     scale = (hi - lo) / maxq
     inv = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
     xs = np.where(act, x, 0)
@@ -236,8 +242,10 @@ def _group_error(x: np.ndarray, act: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     return np.where(act, err, 0).sum(axis=1)
 
 
-def _candidates(x: np.ndarray, act: np.ndarray, maxq: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per group: (error drop of its best leave-one-out candidate, that candidate's index).
+def _candidates(x: np.ndarray, act: np.ndarray,
+                maxq: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group: (error drop of its best leave-one-out candidate, that candidate's index,
+    the group's error).
 
     Computed in float64, so squared errors of very large or very small weights neither
     overflow nor vanish.
@@ -268,21 +276,24 @@ def _candidates(x: np.ndarray, act: np.ndarray, maxq: int) -> tuple[np.ndarray, 
     take_max = drop_max >= drop_min
     drop = np.where(take_max, drop_max, drop_min)
     drop = np.where(usable, drop, -np.inf)
-    return drop, np.where(take_max, imax, imin)
+    return drop, np.where(take_max, imax, imin), base
 
 
 def _select_by_error(w: np.ndarray, group_size: int, maxq: int, budget: int | None,
-                     floor: float | None) -> np.ndarray:
+                     threshold: float | None) -> np.ndarray:
+    """Greedy leave-one-out selection; a threshold is in units of the mean group error."""
     rows, k = w.shape
     x = _grouped(w, group_size)
     n = x.shape[0]
     act = ~np.isnan(x)
     drop = np.empty(n, dtype=np.float64)
     cand = np.empty(n, dtype=np.int64)
+    error = np.empty(n, dtype=np.float64)
     step = max(1, _CHUNK_ELEMENTS // max(group_size, 1))
     for s in range(0, n, step):
-        drop[s:s + step], cand[s:s + step] = _candidates(x[s:s + step], act[s:s + step], maxq)
-    least = 0.0 if floor is None else floor
+        drop[s:s + step], cand[s:s + step], error[s:s + step] = _candidates(
+            x[s:s + step], act[s:s + step], maxq)
+    least = 0.0 if threshold is None or n == 0 else threshold * float(error.mean())
     remaining = n * group_size if budget is None else budget
     while remaining > 0:
         ok = np.flatnonzero(drop > least)
@@ -296,9 +307,9 @@ def _select_by_error(w: np.ndarray, group_size: int, maxq: int, budget: int | No
             ok = ok[np.argpartition(drop[ok], ok.size - take)[ok.size - take:]]
         act[ok, cand[ok]] = False
         remaining -= ok.size
-        drop[ok], cand[ok] = _candidates(x[ok], act[ok], maxq)
+        drop[ok], cand[ok], _ = _candidates(x[ok], act[ok], maxq)
     mask = ~act & ~np.isnan(x)
-    return mask.reshape(rows, -1)[:, :k]
+    return mask.reshape(rows, n_groups(k, group_size) * group_size)[:, :k]
 
 
 # -- fitting ------------------------------------------------------------------------------------
@@ -312,9 +323,9 @@ def _fit_first_order(w: np.ndarray, mask: np.ndarray, group_size: int,
         empty = np.isnan(x).all(axis=2)
         lo = np.where(empty, 0, np.nanmin(np.where(empty[..., None], 0, x), axis=2))
         hi = np.where(empty, 0, np.nanmax(np.where(empty[..., None], 0, x), axis=2))
-    flat = hi <= lo  # constant (or empty) group: include 0 so the constant stays exact
-    lo = np.where(flat, np.minimum(lo, 0), lo)
-    hi = np.where(flat, np.maximum(hi, 0), hi)
+    # the range includes 0 (as GPTQ's): zero points then lie in [0, 2**bits - 1], so that the
+    # zero points of neighbouring rows quantize well together, and constants stay exact
+    lo, hi = np.minimum(lo, 0), np.maximum(hi, 0)
     scale = ((hi - lo) / maxq).astype(np.float32)
     zero = np.divide(-lo, scale, out=np.zeros_like(scale), where=scale > 0).astype(np.float32)
     return scale, zero
@@ -357,7 +368,7 @@ def _quantize_statistics(t: np.ndarray, bits: int, group: int, dtype: str,
     inv = np.divide(1.0, s2_f, out=np.zeros(s2_f.shape, dtype=np.float64), where=s2_f > 0)
     q = np.rint(y * inv[..., None] + z2_f[..., None].astype(np.float64))
     q = np.where(np.isnan(q), 0, np.clip(q, 0, maxq)).astype(np.uint8)
-    return np.ascontiguousarray(q.reshape(g, -1)[:, :rows]), s2_st, z2_st
+    return np.ascontiguousarray(q.reshape(g, r2 * group)[:, :rows]), s2_st, z2_st
 
 
 def _decoded_statistics(codes: np.ndarray, s2: np.ndarray, z2: np.ndarray, bits: int,
