@@ -3,27 +3,33 @@
 The base stream is a bitpack tensor, so the base is decoded and multiplied by the bitpack
 kernels (:mod:`qformat.kernels.bitpack`); this module adds what bitpack does not have:
 
-* :func:`dequantize_statistics`: the quantized first-order statistics -> float32 ``[rows, G]``
-  (the second-order F16 values are converted in the kernel, since numpy's float16 conversion
-  costs more than the whole GEMV);
-* the CSR outlier passes: :func:`add_outliers` (decode) and :func:`linear_outliers` (matmul);
-* :func:`dequantize` and :func:`linear`, the layout's decode and ``x @ W.T``: statistics, then
-  the bitpack kernel on the base, then the outlier pass. Nothing of size rows x k is ever
-  materialised by :func:`linear`.
+* the quantized first-order statistics -> float32 ``[rows, G]`` scales and zero points
+  (QF-SPARSE-021), the F16/BF16 second-order values decoded in the kernel (numpy's float16
+  conversion alone would cost more than the GEMV);
+* the CSR outlier passes: added to a decoded matrix, or multiplied with ``x``.
 
-Every kernel runs in parallel over output rows (no two threads write the same element), so
-results do not depend on the thread count. Public wrappers validate types and shapes; values
-are checked once per tensor by the layout (``check_content``) before any of this runs.
+:func:`linear` (``x @ W.T``) is two parallel launches: one kernel decodes the statistics *and*
+takes the outliers' dot products for the same rows, then the bitpack GEMV runs on the base;
+the two partial results are added. :func:`dequantize` is the statistics, the bitpack decode,
+and the outlier additions. Nothing of size rows x k is materialised by :func:`linear`. Few
+launches matter: on a busy machine every parallel region waits for both threads to be
+scheduled.
+
+Every kernel is parallel over output rows (no two threads write one element), so results do
+not depend on the thread count. Side arrays arrive in typed slots (uint16 bits for F16/BF16,
+float32) with a kind code, and inputs are passed as read-only views, so mmap'd and in-memory
+tensors of any storage type share one compiled body per column-index width. Public wrappers
+validate types and shapes; values are checked once per tensor by the layout (``check_content``)
+before any of this runs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..dtypes import bf16_to_f32
 from ..errors import ArgumentError
 from . import bitpack
-from ._jit import exact, fast, prange
+from ._jit import exact, prange
 from ._sparse_common import SparseArrays, check_arrays, check_content
 
 __all__ = [
@@ -35,11 +41,115 @@ __all__ = [
     "linear_outliers",
 ]
 
-#: Rows per parallel work item of the statistics decoder.
-_STAT_ROW_CHUNK = 64
+#: Rows per parallel work item (a multiple of 8: a chunk's codes start on a byte).
+_ROW_CHUNK = 64
+#: Kinds of float side arrays.
+_F32, _F16, _BF16 = 0, 1, 2
+_KIND = {"F32": _F32, "F16": _F16, "BF16": _BF16}
+#: F16 exponent e -> 2**(e - 25) (2**-24 for subnormals): value = mantissa * table[e], exact.
+_F16_POW2 = np.array([2.0**-24] + [2.0 ** (e - 25) for e in range(1, 32)], dtype=np.float32)
+#: BF16 exponent e -> 2**(e - 134) (2**-133 for subnormals), all exact in float32.
+_BF16_POW2 = np.array([2.0**-133] + [2.0 ** (e - 134) for e in range(1, 256)],
+                      dtype=np.float32)
 
 
-# -- float conversion ---------------------------------------------------------------------------
+# -- scalar helpers -----------------------------------------------------------------------------
+@exact
+def _half_value(h, kind):  # pragma: no cover - compiled
+    """float32 value of F16 (kind 1) or BF16 (kind 2) bits; finite values (checked before)."""
+    b = np.int64(h)
+    if kind == 1:
+        e = (b >> 10) & 31
+        m = b & 1023
+        if e != 0:
+            m += 1024
+        v = np.float32(m) * _F16_POW2[e]
+    else:
+        e = (b >> 7) & 255
+        m = b & 127
+        if e != 0:
+            m += 128
+        v = np.float32(m) * _BF16_POW2[e]
+    return -v if b & 0x8000 else v
+
+
+@exact
+def _side2(a16, a32, kind, i, j):  # pragma: no cover - compiled
+    if kind == 0:
+        return a32[i, j]
+    return _half_value(a16[i, j], kind)
+
+
+@exact
+def _side1(a16, a32, kind, i):  # pragma: no cover - compiled
+    if kind == 0:
+        return a32[i]
+    return _half_value(a16[i], kind)
+
+
+# -- kernels ------------------------------------------------------------------------------------
+@exact(parallel=True)
+def _prepare(sc, ss16, ss32, sz16, sz32, zc, zs16, zs32, zz16, zz32, skind, stat_bits,
+             stat_group, rows, row_ptr, col_idx, v16, v32, vkind, x, scales, zeros,
+             y):  # pragma: no cover - compiled
+    """Decode both statistics (QF-SPARSE-021) into ``scales``/``zeros`` [rows, G] and, for
+    every row of x, the outliers' dot products into ``y`` [batch, rows]. Parallel over chunks
+    of rows; the second-order values are decoded once per (group, second-order row group)."""
+    groups = sc.shape[0]
+    n_bytes = sc.shape[1]
+    mask = np.uint64((1 << stat_bits) - 1)
+    batch = x.shape[0]
+    n_chunks = (rows + _ROW_CHUNK - 1) // _ROW_CHUNK
+    for chunk in prange(n_chunks):
+        r0 = chunk * _ROW_CHUNK
+        r1 = min(r0 + _ROW_CHUNK, rows)
+        for g in range(groups):
+            srow = sc[g]
+            zrow = zc[g]
+            h = r0 // stat_group
+            h_end = (h + 1) * stat_group  # first row of the next second-order group
+            s_s = _side2(ss16, ss32, skind, g, h)
+            s_z = _side2(sz16, sz32, skind, g, h)
+            z_s = _side2(zs16, zs32, skind, g, h)
+            z_z = _side2(zz16, zz32, skind, g, h)
+            for b8 in range(r0, r1, 8):  # 8 codes = stat_bits whole bytes (r0 % 8 == 0)
+                off = (b8 >> 3) * stat_bits
+                vs = np.uint64(0)
+                vz = np.uint64(0)
+                for t in range(min(stat_bits, n_bytes - off)):
+                    vs |= np.uint64(srow[off + t]) << np.uint64(8 * t)
+                    vz |= np.uint64(zrow[off + t]) << np.uint64(8 * t)
+                for i in range(min(8, r1 - b8)):
+                    r = b8 + i
+                    if r >= h_end:
+                        h = r // stat_group
+                        h_end = (h + 1) * stat_group
+                        s_s = _side2(ss16, ss32, skind, g, h)
+                        s_z = _side2(sz16, sz32, skind, g, h)
+                        z_s = _side2(zs16, zs32, skind, g, h)
+                        z_z = _side2(zz16, zz32, skind, g, h)
+                    shift = np.uint64(stat_bits * i)
+                    scales[r, g] = s_s * (np.float32((vs >> shift) & mask) - s_z)
+                    zeros[r, g] = z_s * (np.float32((vz >> shift) & mask) - z_z)
+        for r in range(r0, r1):
+            lo = row_ptr[r]
+            hi = row_ptr[r + 1]
+            for b in range(batch):
+                acc = np.float32(0)
+                for t in range(lo, hi):
+                    acc += _side1(v16, v32, vkind, t) * x[b, col_idx[t]]
+                y[b, r] = acc
+
+
+@exact(parallel=True)
+def _add_outliers(w, row_ptr, col_idx, v16, v32, vkind):  # pragma: no cover - compiled
+    """w[r, c] = w[r, c] + value for the outliers of row r (QF-SPARSE-023)."""
+    for r in prange(w.shape[0]):
+        for t in range(row_ptr[r], row_ptr[r + 1]):
+            c = col_idx[t]
+            w[r, c] = w[r, c] + _side1(v16, v32, vkind, t)
+
+
 @exact(parallel=True)
 def _f16_bits_to_f32_bits(src, dst):  # pragma: no cover - compiled
     """IEEE binary16 bit patterns -> binary32 bit patterns, exactly (subnormals, inf, NaN)."""
@@ -64,6 +174,13 @@ def _f16_bits_to_f32_bits(src, dst):  # pragma: no cover - compiled
             dst[i] = sign | ((e + np.uint32(112)) << np.uint32(23)) | (m << np.uint32(13))
 
 
+# -- argument plumbing --------------------------------------------------------------------------
+_NO16_2 = np.zeros((0, 0), dtype=np.uint16)
+_NO32_2 = np.zeros((0, 0), dtype=np.float32)
+_NO16_1 = np.zeros(0, dtype=np.uint16)
+_NO32_1 = np.zeros(0, dtype=np.float32)
+
+
 def _ro(a: np.ndarray) -> np.ndarray:
     """A read-only view, so that writable and mmap'd inputs share one compiled specialization."""
     v = a.view()
@@ -71,11 +188,20 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return v
 
 
+def _slots(arr: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """(uint16 slot, float32 slot) of a float side array stored as ``dtype``."""
+    if dtype == "F32":
+        return _ro(_NO16_2 if arr.ndim == 2 else _NO16_1), _ro(arr)
+    return _ro(arr.view(np.uint16)), _ro(_NO32_2 if arr.ndim == 2 else _NO32_1)
+
+
 def half_to_float(stored: np.ndarray, dtype: str) -> np.ndarray:
     """A stored F16/BF16/F32 array -> float32 (a new array for F16/BF16), exactly."""
     if dtype == "F32":
         return stored
     if dtype == "BF16":
+        from ..dtypes import bf16_to_f32
+
         return bf16_to_f32(stored)
     if dtype != "F16":
         raise ArgumentError("expected a float part dtype", field="dtype",
@@ -87,84 +213,52 @@ def half_to_float(stored: np.ndarray, dtype: str) -> np.ndarray:
     return out.reshape(stored.shape)
 
 
-# -- statistics ---------------------------------------------------------------------------------
-@exact(parallel=True)
-def _dequantize_statistics(codes, s2, z2, bits, rows, stat_group, out):  # pragma: no cover
-    """out[r, g] = s2[g, r // stat_group] * (float32(q[g, r]) - z2[g, r // stat_group]).
+def _prepare_call(stats: SparseArrays | None, rows: int, row_ptr: np.ndarray,
+                  col_idx: np.ndarray, values: np.ndarray, value_dtype: str,
+                  x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run :func:`_prepare`: (scales [rows, G], zeros [rows, G], outliers' x @ W.T part)."""
+    groups = 0 if stats is None else stats.geometry.groups
+    scales = np.empty((rows, groups), dtype=np.float32)
+    zeros = np.empty((rows, groups), dtype=np.float32)
+    y = np.empty((x.shape[0], rows), dtype=np.float32)
+    if rows == 0:
+        return scales, zeros, y
+    if stats is None:
+        no_codes = _ro(np.zeros((0, 0), dtype=np.uint8))
+        side = (no_codes, _ro(_NO16_2), _ro(_NO32_2), _ro(_NO16_2), _ro(_NO32_2)) * 2
+        stat_args = (*side, _F32, 1, 1)
+    else:
+        sd = stats.stat_dtype
+        stat_args = (_ro(stats.scale_codes), *_slots(stats.scale_scales, sd),
+                     *_slots(stats.scale_zeros, sd), _ro(stats.zero_codes),
+                     *_slots(stats.zero_scales, sd), *_slots(stats.zero_zeros, sd), _KIND[sd],
+                     stats.stat_bits, stats.stat_group)
+    v16, v32 = _slots(values, value_dtype)
+    _prepare(*stat_args, rows, _ro(row_ptr.astype(np.int64)), _ro(col_idx), v16, v32,
+             _KIND[value_dtype], _ro(x), scales, zeros, y)
+    return scales, zeros, y
 
-    ``q[g, r]`` is the ``bits``-bit code at bit ``r * bits`` of row g of ``codes`` (LSB-first,
-    QF-BITPACK-010). Parallel over chunks of output rows.
-    """
-    groups = codes.shape[0]
-    mask = (1 << bits) - 1
-    n_chunks = (rows + _STAT_ROW_CHUNK - 1) // _STAT_ROW_CHUNK
-    for chunk in prange(n_chunks):
-        r0 = chunk * _STAT_ROW_CHUNK
-        r1 = min(r0 + _STAT_ROW_CHUNK, rows)
-        for g in range(groups):
-            row = codes[g]
-            for r in range(r0, r1):
-                p = r * bits
-                i = p >> 3
-                sh = p & 7
-                v = np.int64(row[i]) >> sh
-                if sh + bits > 8:
-                    v |= np.int64(row[i + 1]) << (8 - sh)
-                q = np.float32(v & mask)
-                j = r // stat_group
-                out[r, g] = s2[g, j] * (q - z2[g, j])
+
+def _statistics_and_outliers(a: SparseArrays, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                       np.ndarray]:
+    """(scales [rows, G], zeros [rows, G], outliers' share of x @ W.T [batch, rows])."""
+    return _prepare_call(a, a.geometry.rows, a.row_ptr, a.col_idx, a.values, a.value_dtype, x)
 
 
 def dequantize_statistics(a: SparseArrays, which: str) -> np.ndarray:
     """Decoded first-order ``scales`` or ``zeros`` as float32 ``[rows, G]`` (QF-SPARSE-021)."""
     if which not in ("scales", "zeros"):
         raise ArgumentError("which must be 'scales' or 'zeros'", field="which", found=which)
-    geo = check_arrays(a)
-    codes, s2, z2 = a.stat_parts(which)
-    out = np.empty((geo.rows, geo.groups), dtype=np.float32)
-    if out.size:
-        s2f = np.ascontiguousarray(half_to_float(s2, a.stat_dtype))
-        z2f = np.ascontiguousarray(half_to_float(z2, a.stat_dtype))
-        _dequantize_statistics(_ro(codes), _ro(s2f), _ro(z2f), geo.stat_bits, geo.rows,
-                               geo.stat_group, out)
-    return out
+    check_arrays(a)
+    scales, zeros, _ = _statistics_and_outliers(a, np.zeros((0, a.k), dtype=np.float32))
+    return scales if which == "scales" else zeros
 
 
-# -- outliers -----------------------------------------------------------------------------------
-@exact(parallel=True)
-def _add_outliers(w, row_ptr, col_idx, values):  # pragma: no cover - compiled
-    """w[r, c] = w[r, c] + values[j] for the outliers j of row r (QF-SPARSE-023)."""
-    for r in prange(w.shape[0]):
-        for j in range(row_ptr[r], row_ptr[r + 1]):
-            c = col_idx[j]
-            w[r, c] = w[r, c] + values[j]
-
-
-@fast(parallel=True)
-def _linear_outliers(x, row_ptr, col_idx, values, y):  # pragma: no cover - compiled
-    """y[b, r] += sum over the outliers j of row r of values[j] * x[b, col_idx[j]]."""
-    for r in prange(y.shape[1]):
-        lo = row_ptr[r]
-        hi = row_ptr[r + 1]
-        if lo == hi:
-            continue
-        for b in range(x.shape[0]):
-            acc = np.float32(0)
-            for j in range(lo, hi):
-                acc += values[j] * x[b, col_idx[j]]
-            y[b, r] += acc
-
-
-def _csr_args(row_ptr: np.ndarray, values: np.ndarray,
-              value_dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    return (_ro(row_ptr.astype(np.int64)),
-            _ro(np.ascontiguousarray(half_to_float(values, value_dtype), dtype=np.float32)))
-
-
-def _check_csr(row_ptr: np.ndarray, col_idx: np.ndarray, values: np.ndarray, rows: int) -> None:
+def _check_csr(row_ptr: np.ndarray, col_idx: np.ndarray, values: np.ndarray, rows: int,
+               value_dtype: str) -> None:
     for name, arr in (("row_ptr", row_ptr), ("col_idx", col_idx), ("values", values)):
-        if not isinstance(arr, np.ndarray) or arr.ndim != 1:
-            raise ArgumentError("must be a 1-D numpy array", field=name,
+        if not isinstance(arr, np.ndarray) or arr.ndim != 1 or not arr.flags.c_contiguous:
+            raise ArgumentError("must be a 1-D C-contiguous numpy array", field=name,
                                 found=getattr(arr, "shape", type(arr).__name__))
     if row_ptr.shape[0] != rows + 1 or row_ptr.dtype.kind != "u":
         raise ArgumentError("row_ptr must be unsigned [rows + 1]", field="row_ptr",
@@ -173,6 +267,10 @@ def _check_csr(row_ptr: np.ndarray, col_idx: np.ndarray, values: np.ndarray, row
         raise ArgumentError("col_idx must be unsigned, one per value", field="col_idx",
                             expected=f"uint[{values.shape[0]}]",
                             found=f"{col_idx.dtype}{col_idx.shape}")
+    want = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}.get(value_dtype)
+    if want is None or values.dtype != want:
+        raise ArgumentError("values do not match value_dtype", field="values",
+                            expected=value_dtype, found=str(values.dtype))
 
 
 def add_outliers(w: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray, values: np.ndarray,
@@ -185,43 +283,35 @@ def add_outliers(w: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray, values
             w.flags.c_contiguous and w.flags.writeable):
         raise ArgumentError("w must be a writable C-contiguous float32 [rows, k] array",
                             field="w", found=getattr(w, "dtype", type(w).__name__))
-    _check_csr(row_ptr, col_idx, values, w.shape[0])
+    _check_csr(row_ptr, col_idx, values, w.shape[0], value_dtype)
     if values.shape[0]:
-        ptr, vals = _csr_args(row_ptr, values, value_dtype)
-        _add_outliers(w, ptr, _ro(np.ascontiguousarray(col_idx)), vals)
+        v16, v32 = _slots(values, value_dtype)
+        _add_outliers(w, _ro(row_ptr.astype(np.int64)), _ro(col_idx), v16, v32,
+                      _KIND[value_dtype])
     return w
 
 
 def linear_outliers(x: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray,
-                    values: np.ndarray, *, value_dtype: str,
-                    out: np.ndarray | None = None) -> np.ndarray:
-    """The outliers' share of ``x @ W.T``, added to ``out`` (zeros if None); returns it."""
-    rows = int(row_ptr.shape[0]) - 1 if isinstance(row_ptr, np.ndarray) else -1
-    _check_csr(row_ptr, col_idx, values, rows)
+                    values: np.ndarray, *, value_dtype: str) -> np.ndarray:
+    """The outliers' share of ``x @ W.T``: ``y[b, r] = sum_t values[t] * x[b, col_idx[t]]``.
+
+    The CSR arrays must have passed ``check_outliers`` (the kernel does no bounds checks).
+    """
     if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype != np.float32:
         raise ArgumentError("x must be a 2-D float32 array [batch, k]", field="x",
                             found=getattr(x, "dtype", type(x).__name__))
-    if out is None:
-        out = np.zeros((x.shape[0], rows), dtype=np.float32)
-    elif (out.shape != (x.shape[0], rows) or out.dtype != np.float32
-          or not out.flags.c_contiguous or not out.flags.writeable):
-        raise ArgumentError("out must be a writable C-contiguous float32 [batch, rows] array",
-                            field="out", expected=(x.shape[0], rows), found=out.shape)
-    if values.shape[0] and x.shape[0]:
-        ptr, vals = _csr_args(row_ptr, values, value_dtype)
-        _linear_outliers(_ro(np.ascontiguousarray(x)), ptr, _ro(np.ascontiguousarray(col_idx)),
-                         vals, out)
-    return out
+    rows = int(row_ptr.shape[0]) - 1 if isinstance(row_ptr, np.ndarray) else -1
+    _check_csr(row_ptr, col_idx, values, rows, value_dtype)
+    return _prepare_call(None, rows, row_ptr, col_idx, values, value_dtype,
+                         np.ascontiguousarray(x))[2]
 
 
 # -- the layout's decode and matmul -------------------------------------------------------------
-def _base_args(a: SparseArrays) -> dict[str, object]:
-    """Keyword arguments of the bitpack kernels for the base of ``a`` (statistics decoded)."""
-    return {
-        "bits": a.bits, "k": a.k, "group_size": a.group_size, "zero": "float",
-        "zeros": dequantize_statistics(a, "zeros"), "perm": a.perm,
-        "scale_dtype": "F32", "zero_dtype": "F32", "validate": False,
-    }
+def _base_args(a: SparseArrays, zeros: np.ndarray) -> dict[str, object]:
+    """Keyword arguments of the bitpack kernels for the base of ``a``."""
+    return {"bits": a.bits, "k": a.k, "group_size": a.group_size, "zero": "float",
+            "zeros": zeros, "perm": a.perm, "scale_dtype": "F32", "zero_dtype": "F32",
+            "validate": False}
 
 
 def dequantize(a: SparseArrays, *, validate: bool = True) -> np.ndarray:
@@ -232,15 +322,16 @@ def dequantize(a: SparseArrays, *, validate: bool = True) -> np.ndarray:
     check_arrays(a)
     if validate:
         check_content(a)
-    w = bitpack.dequantize(a.codes, dequantize_statistics(a, "scales"), **_base_args(a))
-    w = np.ascontiguousarray(w, dtype=np.float32)
-    if not w.flags.writeable:
-        w = w.copy()
+    scales, zeros, _ = _statistics_and_outliers(a, np.zeros((0, a.k), dtype=np.float32))
+    w = bitpack.dequantize(a.codes, scales, **_base_args(a, zeros))
+    if not (w.dtype == np.float32 and w.flags.c_contiguous and w.flags.writeable):
+        w = np.array(w, dtype=np.float32, order="C")
     return add_outliers(w, a.row_ptr, a.col_idx, a.values, value_dtype=a.value_dtype)
 
 
 def linear(x: np.ndarray, a: SparseArrays, *, validate: bool = True) -> np.ndarray:
-    """``x @ W.T`` for x ``[batch, k]`` float32: bitpack kernel on the base, then the CSR pass."""
+    """``x @ W.T`` for x ``[batch, k]`` float32: statistics and outlier products in one launch,
+    then the bitpack kernel on the base."""
     check_arrays(a)
     if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype != np.float32:
         raise ArgumentError("x must be a 2-D float32 array [batch, k]", field="x",
@@ -251,9 +342,7 @@ def linear(x: np.ndarray, a: SparseArrays, *, validate: bool = True) -> np.ndarr
     if validate:
         check_content(a)
     x = np.ascontiguousarray(x)
-    y = bitpack.linear(x, a.codes, dequantize_statistics(a, "scales"),
-                                  **_base_args(a))
-    y = np.ascontiguousarray(y, dtype=np.float32)
-    if not y.flags.writeable:
-        y = y.copy()
-    return linear_outliers(x, a.row_ptr, a.col_idx, a.values, value_dtype=a.value_dtype, out=y)
+    scales, zeros, y = _statistics_and_outliers(a, x)
+    base = bitpack.linear(x, a.codes, scales, **_base_args(a, zeros))
+    y += base
+    return y

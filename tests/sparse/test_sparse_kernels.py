@@ -19,6 +19,7 @@ import qformat
 from qformat.kernels import sparse as kernels
 from qformat.kernels._ref import sparse as ref
 from qformat.kernels._sparse_common import SparseArrays
+from qformat.kernels.sparse import half_to_float
 from qformat.layouts.qtensor import QTensor
 
 from .conftest import ROOT, planted
@@ -169,9 +170,14 @@ def test_csr_passes_match_their_references(rng: np.random.Generator) -> None:
     got = kernels.linear_outliers(x, a.row_ptr, a.col_idx, a.values, value_dtype="F16")
     want = ref.linear_outliers(x, a.row_ptr, a.col_idx, a.values, value_dtype="F16")
     assert np.allclose(got, want, rtol=1e-5, atol=1e-6)
-    out = np.ones((4, 30), dtype=np.float32)
-    kernels.linear_outliers(x, a.row_ptr, a.col_idx, a.values, value_dtype="F16", out=out)
-    assert np.allclose(out, want + 1, rtol=1e-5, atol=1e-6)
+    for dtype in ("F32", "BF16"):  # the other value storage types decode in the kernel too
+        from qformat.dtypes import f32_to_bf16
+
+        vals = half_to_float(a.values, "F16")
+        stored = vals if dtype == "F32" else f32_to_bf16(vals)
+        got = kernels.linear_outliers(x, a.row_ptr, a.col_idx, stored, value_dtype=dtype)
+        want = ref.linear_outliers(x, a.row_ptr, a.col_idx, stored, value_dtype=dtype)
+        assert np.allclose(got, want, rtol=1e-5, atol=1e-6), dtype
 
 
 def test_kernel_wrappers_reject_bad_arguments(case: tuple[np.ndarray, QTensor]) -> None:
