@@ -119,6 +119,12 @@ def _prepare(sc, ss16, ss32, sz16, sz32, zc, zs16, zs32, zz16, zz32, skind, stat
                 for t in range(min(stat_bits, n_bytes - off)):
                     vs |= np.uint64(srow[off + t]) << np.uint64(8 * t)
                     vz |= np.uint64(zrow[off + t]) << np.uint64(8 * t)
+                if b8 + 8 <= r1 and b8 + 8 <= h_end:  # common case: a full block, one h
+                    for i in range(8):  # constant trip count: unrolled
+                        shift = np.uint64(stat_bits * i)
+                        scales[b8 + i, g] = s_s * (np.float32((vs >> shift) & mask) - s_z)
+                        zeros[b8 + i, g] = z_s * (np.float32((vz >> shift) & mask) - z_z)
+                    continue
                 for i in range(min(8, r1 - b8)):
                     r = b8 + i
                     if r >= h_end:
