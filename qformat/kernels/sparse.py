@@ -138,13 +138,13 @@ def _prepare(sc, ss16, ss32, sz16, sz32, zc, zs16, zs32, zz16, zz32, skind, stat
                     scales[r, g] = s_s * (np.float32((vs >> shift) & mask) - s_z)
                     zeros[r, g] = z_s * (np.float32((vz >> shift) & mask) - z_z)
         for r in range(r0, r1):
-            lo = row_ptr[r]
-            hi = row_ptr[r + 1]
             for b in range(batch):
-                acc = np.float32(0)
-                for t in range(lo, hi):
-                    acc += _side1(v16, v32, vkind, t) * x[b, col_idx[t]]
-                y[b, r] = acc
+                y[b, r] = np.float32(0)
+            for t in range(row_ptr[r], row_ptr[r + 1]):  # each value decoded once
+                v = _side1(v16, v32, vkind, t)
+                c = col_idx[t]
+                for b in range(batch):
+                    y[b, r] += v * x[b, c]
 
 
 @exact(parallel=True)
