@@ -194,6 +194,12 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return v
 
 
+def _columns(col_idx: np.ndarray) -> np.ndarray:
+    """Column indices as the kernels take them: U8 widened to U16 (tiny arrays), so that one
+    compiled body serves both; U32 (rows over 65536 columns) keeps its own."""
+    return _ro(col_idx.astype(np.uint16) if col_idx.dtype == np.uint8 else col_idx)
+
+
 def _slots(arr: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     """(uint16 slot, float32 slot) of a float side array stored as ``dtype``."""
     if dtype == "F32":
@@ -240,7 +246,7 @@ def _prepare_call(stats: SparseArrays | None, rows: int, row_ptr: np.ndarray,
                      *_slots(stats.zero_scales, sd), *_slots(stats.zero_zeros, sd), _KIND[sd],
                      stats.stat_bits, stats.stat_group)
     v16, v32 = _slots(values, value_dtype)
-    _prepare(*stat_args, rows, _ro(row_ptr.astype(np.int64)), _ro(col_idx), v16, v32,
+    _prepare(*stat_args, rows, _ro(row_ptr.astype(np.int64)), _columns(col_idx), v16, v32,
              _KIND[value_dtype], _ro(x), scales, zeros, y)
     return scales, zeros, y
 
@@ -292,7 +298,7 @@ def add_outliers(w: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray, values
     _check_csr(row_ptr, col_idx, values, w.shape[0], value_dtype)
     if values.shape[0]:
         v16, v32 = _slots(values, value_dtype)
-        _add_outliers(w, _ro(row_ptr.astype(np.int64)), _ro(col_idx), v16, v32,
+        _add_outliers(w, _ro(row_ptr.astype(np.int64)), _columns(col_idx), v16, v32,
                       _KIND[value_dtype])
     return w
 
