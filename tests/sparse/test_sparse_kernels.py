@@ -93,8 +93,17 @@ def test_decode_is_bit_identical_to_the_reference(case: tuple[np.ndarray, QTenso
 
 
 def test_decode_follows_the_spec_formula_step_by_step(rng: np.random.Generator) -> None:
-    """QF-SPARSE-021..023 written out independently of both implementations."""
-    from qformat.kernels._ref.bitpack import unpack_codes
+    """QF-SPARSE-021..023 written out independently of both implementations, with the
+    packing of QF-SPARSE-014 read from each row as one little-endian integer."""
+
+    def unpack_codes(packed: np.ndarray, bits: int, n: int) -> np.ndarray:
+        out = np.empty((packed.shape[0], n), dtype=np.int64)
+        for i, row in enumerate(packed):
+            stream = int.from_bytes(row.tobytes(), "little")
+            for j in range(n):
+                out[i, j] = (stream >> (j * bits)) & ((1 << bits) - 1)
+            assert stream >> (n * bits) == 0  # padding bits are zero
+        return out
 
     w, _ = planted(19, 40, fraction=0.05, seed=3)
     perm = rng.permutation(40)

@@ -95,6 +95,8 @@ def test_outlier_count_follows_fraction_and_threshold(heavy) -> None:
 
 
 def test_permutation_is_stored_and_outliers_use_original_columns(heavy) -> None:
+    """QF-SPARSE-011: outlier coordinates are original columns, rows ascending, columns
+    strictly increasing within a row, whatever the base's column order."""
     w, planted_mask = heavy
     w, planted_mask = w[:64], planted_mask[:64]
     perm = np.random.default_rng(4).permutation(w.shape[1])
