@@ -20,6 +20,7 @@ __all__ = [
     "Geometry",
     "check_arrays",
     "check_content",
+    "check_out",
     "first_bad_index",
     "n_groups",
     "row_bytes",
@@ -198,48 +199,49 @@ def check_content(
 
     Raises IntegrityError naming the part (``prefix`` + name) and the first bad index.
     """
-    def fail(part: str, what: str, index: tuple[int, ...] | None = None, **kw: object) -> None:
+    def fail(part: str, what: str, clause: str, index: tuple[int, ...] | None = None,
+             **kw: object) -> None:
         where = f" at index {list(index)}" if index is not None else ""
-        raise IntegrityError(f"{what}{where}", field=f"{prefix}{part}", **kw)
+        raise IntegrityError(f"{what}{where} [{clause}]", field=f"{prefix}{part}", **kw)
 
     bad = _nonfinite(scales, scale_dtype)
     if bad.any():
-        fail("scales", "scale is NaN or infinite [QF-BITPACK-040]", first_bad_index(bad))
+        fail("scales", "scale is NaN or infinite", "QF-BITPACK-040", first_bad_index(bad))
     if zero == "int":
         bad = zeros >= (1 << geo.bits)
         if bad.any():
             idx = first_bad_index(bad)
-            fail("zeros", "integer zero point out of range [QF-BITPACK-041]", idx,
+            fail("zeros", "integer zero point out of range", "QF-BITPACK-041", idx,
                  expected=f"0..{(1 << geo.bits) - 1}", found=int(zeros[idx]))
     elif zero in ("float", "bias"):
         arr = zeros if zero == "float" else bias
         bad = _nonfinite(arr, zero_dtype)
         if bad.any():
             fail("zeros" if zero == "float" else "bias",
-                 f"{'zero point' if zero == 'float' else 'bias'} is NaN or infinite "
-                 "[QF-BITPACK-040]", first_bad_index(bad))
+                 f"{'zero point' if zero == 'float' else 'bias'} is NaN or infinite",
+                 "QF-BITPACK-040", first_bad_index(bad))
     if levels is not None:
         bad = ~np.isfinite(levels)
         if bad.any():
-            fail("levels", "level is NaN or infinite [QF-BITPACK-040]", first_bad_index(bad))
+            fail("levels", "level is NaN or infinite", "QF-BITPACK-040", first_bad_index(bad))
         builtin = LEVEL_TABLES.get(level_name or "")
         if builtin is not None and not (
             builtin.shape == levels.shape
             and np.array_equal(builtin.view(np.uint32), levels.view(np.uint32))
         ):
-            fail("levels", f"stored table differs from the built-in {level_name!r} table "
-                 "[QF-BITPACK-031]")
+            fail("levels", f"stored table differs from the built-in {level_name!r} table",
+                 "QF-BITPACK-031")
     if perm is not None:
         out_of_range = (perm < 0) | (perm >= geo.k)
         if out_of_range.any():
             idx = first_bad_index(out_of_range)
-            fail("perm", "permutation entry out of range [QF-BITPACK-042]", idx,
+            fail("perm", "permutation entry out of range", "QF-BITPACK-042", idx,
                  expected=f"0..{geo.k - 1}", found=int(perm[idx]))
         seen = np.zeros(geo.k, dtype=bool)
         seen[perm] = True
         if not seen.all():
-            fail("perm", "not a permutation: a column is missing (another is repeated) "
-                 "[QF-BITPACK-042]", expected="each of 0..k-1 once",
+            fail("perm", "not a permutation: a column is missing (another is repeated)",
+                 "QF-BITPACK-042", expected="each of 0..k-1 once",
                  found=f"column {int(np.argmin(seen))} missing")
     tail_bits = (geo.k * geo.bits) % 8
     if tail_bits and geo.rows:
@@ -247,5 +249,20 @@ def check_content(
         bad = (last >> tail_bits) != 0
         if bad.any():
             row = first_bad_index(bad)[0]
-            fail("codes", "padding bits after the last code of a row are not zero "
-                 "[QF-BITPACK-011]", (row, geo.row_bytes - 1), found=f"0x{int(last[row]):02x}")
+            fail("codes", "padding bits after the last code of a row are not zero",
+                 "QF-BITPACK-011", (row, geo.row_bytes - 1), found=f"0x{int(last[row]):02x}")
+
+
+def check_out(out: np.ndarray | None, shape: tuple[int, int], out_dtype: str) -> np.ndarray:
+    """The output array of a dequantization: ``out`` checked, or a new one."""
+    dtype = np.float16 if out_dtype == "F16" else np.float32
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray) or out.dtype != dtype or out.shape != shape:
+        raise ArgumentError("out has the wrong type, dtype or shape", field="out",
+                            expected=f"{np.dtype(dtype)}{list(shape)}",
+                            found=f"{getattr(out, 'dtype', type(out).__name__)}"
+                                  f"{list(getattr(out, 'shape', ()))}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ArgumentError("out must be C-contiguous and writable", field="out")
+    return out

@@ -21,10 +21,14 @@ How the bodies are organised (and why):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numba
 import numpy as np
 
 from ..errors import ArgumentError
-from ._bitpack_common import Geometry, check_arrays, check_content
+from ._bitpack_common import Geometry, check_arrays, check_content, check_out
 from ._jit import exact, fast, prange
 
 __all__ = ["dequantize", "fast_gemv_supported", "linear", "pack_codes", "unpack_codes"]
@@ -40,6 +44,9 @@ _F16_POW2 = np.array([2.0**-24] + [2.0 ** (e - 25) for e in range(1, 32)], dtype
 #: 2**(e-134) for BF16 exponent e >= 1, 2**-133 for e = 0 (all exactly representable in float32)
 _BF16_POW2 = np.array([2.0**-133] + [2.0 ** (e - 134) for e in range(1, 256)], dtype=np.float32)
 
+#: below this many values (rows x k x batch) a call runs on one thread: starting a parallel
+#: region costs ~20 us on a quiet machine and several ms when the cores are oversubscribed
+PARALLEL_MIN_VALUES = 1 << 18
 #: rows per parallel work item for kernels that need a scratch row
 _CHUNK_ROWS = 16
 #: rows dequantized together by the batched kernel (register tile), and tiles per work item
@@ -50,7 +57,7 @@ _TILES_PER_CHUNK = 8
 # ---------------------------------------------------------------------------------------------
 # scalar helpers
 # ---------------------------------------------------------------------------------------------
-@exact
+@exact(inline="always")
 def _f16_value(h):  # pragma: no cover - jitted
     """float32 value of F16 bits (finite values; checked before any kernel)."""
     b = np.int64(h)
@@ -62,7 +69,7 @@ def _f16_value(h):  # pragma: no cover - jitted
     return -v if b & 0x8000 else v
 
 
-@exact
+@exact(inline="always")
 def _bf16_value(h):  # pragma: no cover - jitted
     """float32 value of BF16 bits (finite values)."""
     b = np.int64(h)
@@ -74,7 +81,7 @@ def _bf16_value(h):  # pragma: no cover - jitted
     return -v if b & 0x8000 else v
 
 
-@exact
+@exact(inline="always")
 def _side(a16, a32, a8, kind, r, g):  # pragma: no cover - jitted
     """Element [r, g] of a side array held in the slot of its kind, as float32."""
     if kind == 0:
@@ -86,7 +93,7 @@ def _side(a16, a32, a8, kind, r, g):  # pragma: no cover - jitted
     return np.float32(a8[r, g])
 
 
-@exact
+@exact(inline="always")
 def _code(row, j, bits, mask):  # pragma: no cover - jitted
     """Code j of a packed row (generic path): bits j*bits.. of the row's LSB-first stream."""
     p = j * bits
@@ -98,7 +105,7 @@ def _code(row, j, bits, mask):  # pragma: no cover - jitted
     return (w >> shift) & mask
 
 
-@exact
+@exact(inline="always")
 def _f32_to_f16_bits(a):  # pragma: no cover - jitted
     """IEEE binary32 bits (int64, 0..2**32-1) -> binary16 bits, round to nearest even."""
     sign = (a >> 16) & 0x8000
@@ -221,8 +228,69 @@ def _row_affine(out, r, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
 
 
 @exact
+def _row_fused(row, out, r, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+               mode):  # pragma: no cover - jitted
+    """One pass for 2/4/8-bit codes without a table, groups starting on whole bytes: the
+    same float32 operations as _row_values + _row_affine, in the same order."""
+    per = 8 // bits
+    mask = (1 << bits) - 1
+    for g in range(ng):
+        j0 = g * gsz
+        j1 = min(j0 + gsz, k)
+        s = _side(s16, s32, s32, skind, r, g)
+        if mode == 0:
+            z = np.float32(1 << (bits - 1))
+        else:
+            z = _side(z16, z32, z8, zkind, r, g)
+        nbytes = (j1 - j0) // per
+        seg = row[j0 // per:j0 // per + nbytes]
+        o = out[j0:j0 + nbytes * per]
+        if mode == 3:  # (s * v) + b
+            if bits == 4:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[2 * j] = s * np.float32(b & np.uint8(0x0F)) + z
+                    o[2 * j + 1] = s * (np.float32(b & np.uint8(0xF0)) * np.float32(0.0625)) + z
+            elif bits == 8:
+                for j in range(nbytes):
+                    o[j] = s * np.float32(seg[j]) + z
+            else:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[4 * j] = s * np.float32(b & np.uint8(0x03)) + z
+                    o[4 * j + 1] = s * (np.float32(b & np.uint8(0x0C)) * np.float32(0.25)) + z
+                    o[4 * j + 2] = s * (np.float32(b & np.uint8(0x30)) * np.float32(0.0625)) + z
+                    o[4 * j + 3] = s * (np.float32(b & np.uint8(0xC0))
+                                        * np.float32(0.015625)) + z
+        else:  # s * (v - z)
+            if bits == 4:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[2 * j] = s * (np.float32(b & np.uint8(0x0F)) - z)
+                    o[2 * j + 1] = s * (np.float32(b & np.uint8(0xF0)) * np.float32(0.0625) - z)
+            elif bits == 8:
+                for j in range(nbytes):
+                    o[j] = s * (np.float32(seg[j]) - z)
+            else:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[4 * j] = s * (np.float32(b & np.uint8(0x03)) - z)
+                    o[4 * j + 1] = s * (np.float32(b & np.uint8(0x0C)) * np.float32(0.25) - z)
+                    o[4 * j + 2] = s * (np.float32(b & np.uint8(0x30)) * np.float32(0.0625) - z)
+                    o[4 * j + 3] = s * (np.float32(b & np.uint8(0xC0)) * np.float32(0.015625)
+                                        - z)
+        for j in range(j0 + nbytes * per, j1):  # the last group's codes after its last byte
+            v = np.float32(_code(row, j, bits, mask))
+            out[j] = s * v + z if mode == 3 else s * (v - z)
+
+
+@exact
 def _dequant_row(codes, r, out, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
                  mode, levels, has_levels):  # pragma: no cover - jitted
+    if not has_levels and (bits == 2 or bits == 4 or bits == 8) and gsz % (8 // bits) == 0:
+        _row_fused(codes[r], out, r, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                   mode)
+        return
     _row_values(codes[r], out, bits, k, levels, has_levels)
     center = (1 << (bits - 1)) if (mode == 0 and not has_levels) else 0
     _row_affine(out, r, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode, center)
@@ -320,7 +388,7 @@ def _group_sums(xs, k, gsz, ng):  # pragma: no cover - jitted
     return sums
 
 
-@fast
+@fast(inline="always")
 def _group_offset(s, r, g, bits, z16, z32, z8, zkind, mode):  # pragma: no cover - jitted
     """t such that the group contributes s*dot(v, x) + t*sum(x) (v = raw code value)."""
     if mode == 0:
@@ -330,7 +398,7 @@ def _group_offset(s, r, g, bits, z16, z32, z8, zkind, mode):  # pragma: no cover
     return -s * _side(z16, z32, z8, zkind, r, g)
 
 
-@fast
+@fast(inline="always")
 def _tail_dot(row, x, j0, j1, bits):  # pragma: no cover - jitted
     """sum of q_j * x_j over codes j0..j1-1 read one by one (row tails)."""
     mask = (1 << bits) - 1
@@ -555,6 +623,20 @@ def _slots(arr: np.ndarray | None, dtype: str | None) -> tuple[np.ndarray, np.nd
     return a16, a32, a8, kind
 
 
+@contextmanager
+def _threads_for(values: int) -> Iterator[None]:
+    """Run small problems on the calling thread only (numba's thread count is thread-local)."""
+    if values >= PARALLEL_MIN_VALUES:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 class _Prepared:
     """Validated arguments of one kernel call, in the slots the jitted bodies take."""
 
@@ -607,7 +689,8 @@ def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
                             field="codes", expected=f"< {1 << bits}", found=int(codes[idx]))
     rows, k = codes.shape
     out = np.empty((rows, (k * bits + 7) // 8), dtype=np.uint8)
-    _pack(_ro(np.ascontiguousarray(codes)), bits, out)
+    with _threads_for(rows * k):
+        _pack(_ro(np.ascontiguousarray(codes)), bits, out)
     return out
 
 
@@ -625,7 +708,8 @@ def unpack_codes(packed: np.ndarray, bits: int, k: int) -> np.ndarray:
                             found=f"{getattr(packed, 'dtype', '?')}"
                                   f"{list(getattr(packed, 'shape', ()))}")
     out = np.empty((packed.shape[0], k), dtype=np.uint8)
-    _unpack(_ro(packed), bits, k, out)
+    with _threads_for(packed.shape[0] * k):
+        _unpack(_ro(packed), bits, k, out)
     return out
 
 
@@ -645,12 +729,14 @@ def dequantize(
     zero_dtype: str | None = None,
     out_dtype: str = "F32",
     validate: bool = True,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dequantize to ``[rows, k]`` float32 (or float16), bit-identical to the reference.
 
     ``validate=False`` skips the value checks (finite scales, zero range, permutation), for
     callers that ran them once already (a QTensor's ``check``); types and shapes are always
-    checked.
+    checked. ``out``: a writable C-contiguous ``[rows, k]`` array of the output dtype to fill
+    and return (a fresh array's first-touch page faults cost about as much as the decode).
     """
     if out_dtype not in ("F32", "F16"):
         raise ArgumentError("out_dtype must be F32 or F16", field="out_dtype", found=out_dtype)
@@ -659,13 +745,15 @@ def dequantize(
                   zero_dtype=zero_dtype, validate=validate)
     rows = p.geo.rows
     to_f16 = out_dtype == "F16"
-    out32 = np.empty((0, 0) if to_f16 else (rows, k), dtype=np.float32)
-    out16 = np.empty((rows, k) if to_f16 else (0, 0), dtype=np.uint16)
+    target = check_out(out, (rows, k), out_dtype)
+    out32 = np.empty((0, 0), np.float32) if to_f16 else target
+    out16 = target.view(np.uint16) if to_f16 else np.empty((0, 0), np.uint16)
     if rows and k:
-        _dequantize(p.codes, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32, p.z8,
-                    p.zkind, p.mode, p.levels, p.has_levels, p.perm, p.has_perm, out32, out16,
-                    to_f16)
-    return out16.view(np.float16) if to_f16 else out32
+        with _threads_for(rows * k):
+            _dequantize(p.codes, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32,
+                        p.z8, p.zkind, p.mode, p.levels, p.has_levels, p.perm, p.has_perm,
+                        out32, out16, to_f16)
+    return target
 
 
 _GEMV = {2: _gemv_b2, 3: _gemv_b3, 4: _gemv_b4, 8: _gemv_b8}
@@ -719,11 +807,12 @@ def linear(
         return np.zeros((batch, rows), dtype=np.float32)
     xs = x[:, p.perm] if p.has_perm else x  # x in stored column order
     xs = _ro(np.ascontiguousarray(xs))
-    if batch == 1 and fast_gemv_supported(bits, p.gsz, p.has_levels):
-        out = np.empty(rows, dtype=np.float32)
-        _GEMV[bits](p.codes, xs[0], k, p.gsz, p.ng, *p.sides(), out)
-        return out.reshape(1, rows)
-    out = np.empty((batch, rows), dtype=np.float32)
-    _gemm(p.codes, xs, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32, p.z8,
-          p.zkind, p.mode, p.levels, p.has_levels, out)
+    with _threads_for(rows * k * batch):
+        if batch == 1 and fast_gemv_supported(bits, p.gsz, p.has_levels):
+            out = np.empty(rows, dtype=np.float32)
+            _GEMV[bits](p.codes, xs[0], k, p.gsz, p.ng, *p.sides(), out)
+            return out.reshape(1, rows)
+        out = np.empty((batch, rows), dtype=np.float32)
+        _gemm(p.codes, xs, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32, p.z8,
+              p.zkind, p.mode, p.levels, p.has_levels, out)
     return out

@@ -342,9 +342,17 @@ class BitPackedLayout(Layout):
         return qt
 
 
-def _pack(codes: np.ndarray, bits: int) -> np.ndarray:
-    from ..kernels._ref.bitpack import pack_codes
+#: From this many codes on, pack/unpack use the jitted kernels (same bytes as the numpy
+#: reference, whose bit-plane temporaries take ~8 bytes per code); smaller tensors avoid
+#: importing numba.
+_JIT_MIN_CODES = 1 << 20
 
+
+def _pack(codes: np.ndarray, bits: int) -> np.ndarray:
+    if codes.size >= _JIT_MIN_CODES:
+        from ..kernels.bitpack import pack_codes
+    else:
+        from ..kernels._ref.bitpack import pack_codes
     return pack_codes(codes, bits)
 
 
@@ -417,9 +425,11 @@ def unpack_codes(qt: QTensor) -> np.ndarray:
     """The integer codes of a bitpack QTensor, uint8, logical shape, original column order."""
     if not isinstance(qt.layout, BitPackedLayout):
         raise ArgumentError("not a bitpack tensor", field="layout", found=qt.layout.name)
-    from ..kernels._ref.bitpack import unpack_codes as unpack
-
     geo = qt.layout.geometry(qt.shape)
+    if geo.rows * geo.k >= _JIT_MIN_CODES:
+        from ..kernels.bitpack import unpack_codes as unpack
+    else:
+        from ..kernels._ref.bitpack import unpack_codes as unpack
     stored = unpack(qt.parts["codes"], geo.bits, geo.k)
     if "perm" in qt.parts:
         out = np.empty_like(stored)

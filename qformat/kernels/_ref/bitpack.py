@@ -12,7 +12,7 @@ import numpy as np
 
 from ...dtypes import to_float32
 from ...errors import ArgumentError
-from .._bitpack_common import Geometry, check_arrays, check_content, row_bytes
+from .._bitpack_common import Geometry, check_arrays, check_content, check_out, row_bytes
 
 __all__ = ["dequantize", "group_index", "linear", "pack_codes", "unpack_codes"]
 
@@ -81,6 +81,7 @@ def dequantize(
     zero_dtype: str | None = None,
     out_dtype: str = "F32",
     validate: bool = True,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dequantize packed rows to ``[rows, k]`` float32 (or float16), original column order.
 
@@ -105,11 +106,14 @@ def dequantize(
                       perm=perm, scale_dtype=scale_dtype, zero_dtype=zero_dtype)
     w = _dequantize_stored(geo, codes, scales, zero, zeros, bias, levels, scale_dtype,
                            zero_dtype)
+    target = check_out(out, (geo.rows, geo.k), out_dtype)
     if perm is not None:
-        out = np.empty_like(w)
-        out[:, perm] = w
-        w = out
-    return w.astype(np.float16) if out_dtype == "F16" else w
+        unpermuted = np.empty_like(w)
+        unpermuted[:, perm] = w
+        w = unpermuted
+    with np.errstate(over="ignore"):  # overflow to infinity is the defined F16 result
+        target[...] = w
+    return target
 
 
 def _dequantize_stored(geo: Geometry, codes: np.ndarray, scales: np.ndarray, zero: str,
