@@ -54,7 +54,7 @@ _BF16_POW2 = np.array([2.0**-133] + [2.0 ** (e - 134) for e in range(1, 256)],
 
 
 # -- scalar helpers -----------------------------------------------------------------------------
-@exact
+@exact(inline="always")
 def _half_value(h, kind):  # pragma: no cover - compiled
     """float32 value of F16 (kind 1) or BF16 (kind 2) bits; finite values (checked before)."""
     b = np.int64(h)
@@ -73,14 +73,14 @@ def _half_value(h, kind):  # pragma: no cover - compiled
     return -v if b & 0x8000 else v
 
 
-@exact
+@exact(inline="always")
 def _side2(a16, a32, kind, i, j):  # pragma: no cover - compiled
     if kind == 0:
         return a32[i, j]
     return _half_value(a16[i, j], kind)
 
 
-@exact
+@exact(inline="always")
 def _side1(a16, a32, kind, i):  # pragma: no cover - compiled
     if kind == 0:
         return a32[i]
@@ -137,14 +137,22 @@ def _prepare(sc, ss16, ss32, sz16, sz32, zc, zs16, zs32, zz16, zz32, skind, stat
                     shift = np.uint64(stat_bits * i)
                     scales[r, g] = s_s * (np.float32((vs >> shift) & mask) - s_z)
                     zeros[r, g] = z_s * (np.float32((vz >> shift) & mask) - z_z)
-        for r in range(r0, r1):
-            for b in range(batch):
-                y[b, r] = np.float32(0)
-            for t in range(row_ptr[r], row_ptr[r + 1]):  # each value decoded once
-                v = _side1(v16, v32, vkind, t)
-                c = col_idx[t]
+        if batch == 1:  # GEMV: a register accumulator
+            x0 = x[0]
+            for r in range(r0, r1):
+                acc = np.float32(0)
+                for t in range(row_ptr[r], row_ptr[r + 1]):
+                    acc += _side1(v16, v32, vkind, t) * x0[col_idx[t]]
+                y[0, r] = acc
+        else:
+            for r in range(r0, r1):
                 for b in range(batch):
-                    y[b, r] += v * x[b, c]
+                    y[b, r] = np.float32(0)
+                for t in range(row_ptr[r], row_ptr[r + 1]):  # each value decoded once
+                    v = _side1(v16, v32, vkind, t)
+                    c = col_idx[t]
+                    for b in range(batch):
+                        y[b, r] += v * x[b, c]
 
 
 @exact(parallel=True)
