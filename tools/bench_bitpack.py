@@ -160,27 +160,27 @@ def bench_layer(out: int, k: int, bits: int, group: int, bw: dict, reps: int,
     assert err < 1e-5 * np.sqrt(k), err
     del w_ref
 
-    # dequantize: into a reused buffer (what the write-bandwidth probe measures too) and into
-    # a fresh array (adds the first-touch page faults of 4 bytes per weight)
+    # numba phases first, after a pause: OpenBLAS threads keep spinning for a while after a
+    # BLAS call and would fight numba's threads for the 2 cores (the notes' tick stalls)
+    time.sleep(0.5)
     buf = np.empty((out, k), np.float32)
     buf.fill(0)
     t_kern = timeit(lambda: kern.dequantize(**kernel_args(nxt(), bits, k, group),
                                             validate=False, out=buf), reps)
     t_fresh = timeit(lambda: kern.dequantize(**kernel_args(nxt(), bits, k, group),
                                              validate=False), reps)
+    t_gemv = timeit(lambda: kern.linear(x1, **kernel_args(nxt(), bits, k, group),
+                                        validate=False), reps)
+    xbs = {b: np.random.default_rng(3).standard_normal((b, k)).astype(np.float32)
+           for b in batches}
+    t_batch = {b: timeit(lambda xb=xbs[b]: kern.linear(xb, **kernel_args(nxt(), bits, k, group),
+                                                       validate=False), max(3, reps // 2))
+               for b in batches}
+
+    # numpy baselines (numpy's BLAS threads from here on)
     t_np = timeit(lambda: numpy_dequantize(nxt(), bits, k, group), slow_reps, warmup=1)
     t_ref = timeit(lambda: ref.dequantize(**kernel_args(nxt(), bits, k, group),
                                           validate=False), max(1, slow_reps // 2), warmup=0)
-    rows.append({"op": "dequantize->f32 (out=)", "layer": label, "ms": t_kern[0] * 1e3,
-                 "best_ms": t_kern[1] * 1e3, "roofline_frac": deq_roof / t_kern[0],
-                 "vs_numpy_shiftmask": t_np[0] / t_kern[0], "vs_numpy_reference":
-                 t_ref[0] / t_kern[0], "numpy_shiftmask_ms": t_np[0] * 1e3,
-                 "numpy_reference_ms": t_ref[0] * 1e3})
-    rows.append({"op": "dequantize->f32 (new)", "layer": label, "ms": t_fresh[0] * 1e3,
-                 "best_ms": t_fresh[1] * 1e3, "roofline_frac": deq_roof / t_fresh[0],
-                 "vs_numpy_shiftmask": t_np[0] / t_fresh[0]})
-
-    # dense float32 baselines (matrix copies rotate too)
     key = (out, k)
     if key not in dense_cache:
         dense = np.random.default_rng(2).standard_normal((out, k)).astype(np.float32)
@@ -189,26 +189,28 @@ def bench_layer(out: int, k: int, bits: int, group: int, bw: dict, reps: int,
     t_dense = timeit(lambda: x1 @ dnext()["w"].T, reps)
     t_np_gemv = timeit(lambda: x1 @ numpy_dequantize(nxt(), bits, k, group).T, slow_reps,
                        warmup=1)
+    t_dense_b = {b: timeit(lambda xb=xbs[b]: xb @ dnext()["w"].T, max(3, reps // 2))
+                 for b in batches}
 
-    # fused GEMV
-    t_gemv = timeit(lambda: kern.linear(x1, **kernel_args(nxt(), bits, k, group),
-                                        validate=False), reps)
+    rows.append({"op": "dequantize->f32 (out=)", "layer": label, "ms": t_kern[0] * 1e3,
+                 "best_ms": t_kern[1] * 1e3, "roofline_frac": deq_roof / t_kern[0],
+                 "vs_numpy_shiftmask": t_np[0] / t_kern[0], "vs_numpy_reference":
+                 t_ref[0] / t_kern[0], "numpy_shiftmask_ms": t_np[0] * 1e3,
+                 "numpy_reference_ms": t_ref[0] * 1e3})
+    rows.append({"op": "dequantize->f32 (new)", "layer": label, "ms": t_fresh[0] * 1e3,
+                 "best_ms": t_fresh[1] * 1e3, "roofline_frac": deq_roof / t_fresh[0],
+                 "vs_numpy_shiftmask": t_np[0] / t_fresh[0]})
     rows.append({"op": "linear batch 1 (GEMV)", "layer": label, "ms": t_gemv[0] * 1e3,
                  "best_ms": t_gemv[1] * 1e3, "roofline_frac": read_roof / t_gemv[0],
                  "vs_f32_dense_gemv": t_dense[0] / t_gemv[0],
                  "vs_numpy_dequant_matmul": t_np_gemv[0] / t_gemv[0],
                  "f32_dense_gemv_ms": t_dense[0] * 1e3,
                  "numpy_dequant_matmul_ms": t_np_gemv[0] * 1e3})
-
     for b in batches:
-        xb = np.random.default_rng(3).standard_normal((b, k)).astype(np.float32)
-        t_dense_b = timeit(lambda xb=xb: xb @ dnext()["w"].T, max(3, reps // 2))
-        t_b = timeit(lambda xb=xb: kern.linear(xb, **kernel_args(nxt(), bits, k, group),
-                                               validate=False), max(3, reps // 2))
-        rows.append({"op": f"linear batch {b}", "layer": label, "ms": t_b[0] * 1e3,
-                     "best_ms": t_b[1] * 1e3, "roofline_frac": read_roof / t_b[0],
-                     "vs_f32_dense_gemm": t_dense_b[0] / t_b[0],
-                     "f32_dense_gemm_ms": t_dense_b[0] * 1e3})
+        rows.append({"op": f"linear batch {b}", "layer": label, "ms": t_batch[b][0] * 1e3,
+                     "best_ms": t_batch[b][1] * 1e3, "roofline_frac": read_roof / t_batch[b][0],
+                     "vs_f32_dense_gemm": t_dense_b[b][0] / t_batch[b][0],
+                     "f32_dense_gemm_ms": t_dense_b[b][0] * 1e3})
     return rows
 
 

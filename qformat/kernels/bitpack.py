@@ -83,7 +83,10 @@ def _bf16_value(h):  # pragma: no cover - jitted
 
 @exact(inline="always")
 def _side(a16, a32, a8, kind, r, g):  # pragma: no cover - jitted
-    """Element [r, g] of a side array held in the slot of its kind, as float32."""
+    """Element [r, g] of a side array held in the slot of its kind, as float32.
+
+    Scales are never U8, so their callers pass the float32 slot in the uint8 position too.
+    """
     if kind == 0:
         return a32[r, g]
     if kind == 1:
