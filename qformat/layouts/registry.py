@@ -16,6 +16,7 @@ __all__ = ["layout_class", "layout_from_dict", "layout_names", "register_layout"
 _BUILTIN: dict[str, str] = {
     "raw": "qformat.layouts.raw:RawLayout",
     "bitpack": "qformat.layouts.bitpack:BitPackedLayout",
+    "sparse": "qformat.layouts.sparse:SparseLayout",
 }
 _LOADED: dict[str, type[Layout]] = {}
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
