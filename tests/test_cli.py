@@ -37,15 +37,20 @@ def test_inspect_json_has_the_contract_shape(capsys) -> None:
     for t in d["tensors"]:
         assert set(t) >= {"name", "shape", "dtype", "method", "bits", "group_size", "symmetric",
                           "bits_per_weight", "nbytes"}
+    head = next(t for t in d["tensors"] if t["name"] == "lm_head.weight")
+    assert head["dtype"] == "BF16" and head["bits_per_weight"] == 16.0
+    assert head["shape"] == [64, 96] and head["nbytes"] == 64 * 96 * 2
+    up = next(t for t in d["tensors"] if t["name"] == "mlp.up.weight")
+    assert (up["method"], up["bits"], up["group_size"]) == ("bitpack", 4, 32)
+    assert 4 < up["bits_per_weight"] < 5
     down = next(t for t in d["tensors"] if t["name"] == "mlp.down.weight")
-    assert down["dtype"] == "BF16" and down["bits_per_weight"] == 16.0
-    assert down["shape"] == [32, 96] and down["nbytes"] == 32 * 96 * 2
+    assert down["method"] == "sparse" and d["quantization"]["methods"] == ["bitpack", "sparse"]
 
 
 def test_inspect_text_lists_tensors(capsys) -> None:
     assert main(["inspect", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
-    assert "qformat" in out and "mlp.up.weight" in out and "96x32" in out
+    assert "qformat" in out and "mlp.up.weight" in out and "96x64" in out and "bitpack" in out
 
 
 def test_inspect_truncates_long_metadata(tmp_path: Path, capsys) -> None:
@@ -80,7 +85,7 @@ def test_dequantize_writes_npy(tmp_path: Path, capsys) -> None:
     out = tmp_path / "w.npy"
     assert main(["dequantize", str(EXAMPLE), "mlp.down.weight", "-o", str(out)]) == 0
     arr = np.load(out)
-    assert arr.dtype == np.float32 and arr.shape == (32, 96)
+    assert arr.dtype == np.float32 and arr.shape == (64, 96)
     import qformat
 
     with qformat.open(EXAMPLE) as m:
