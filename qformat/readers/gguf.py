@@ -12,6 +12,9 @@
   is how ggml stores blocks on a big-endian host and how gguf-py's
   ``gguf_convert_endian.py`` converts them.
 * Split models (``name-00001-of-00003.gguf``): opening any shard opens them all as one model.
+* ``raw`` imports a tensor losslessly: ``raw`` layout for plain types, ``bitpack`` for the
+  block types whose float32 decode bitpack's formulas reproduce bit for bit
+  (:mod:`._gguf_lossless`); the vector-quantized IQ1/IQ2/IQ3 types are refused.
 
 See ``docs/gguf.md`` for the user-facing description.
 """

@@ -326,6 +326,16 @@ def test_extreme_scales_survive_the_import(tmp_path) -> None:
             check_lossless(model, name)
 
 
+def test_imported_tensor_outlives_the_model() -> None:
+    """The QTensor holds its own arrays, not views of the file's memory map."""
+    with read_gguf(FOREIGN / "types.gguf") as model:
+        for name in ("q.Q8_0", "q.Q4_1", "q.Q4_K"):
+            qt, expected = model.raw(name), model.get(name)
+            mapped = model._bytes(model._entry(name))
+            assert not any(np.shares_memory(arr, mapped) for arr in qt.parts.values()), name
+    assert np.array_equal(bits(qt.dequantize()), bits(expected))
+
+
 def test_importer_output_is_a_valid_bitpack_tensor() -> None:
     """The QTensor is built through BitPackedLayout.from_codes and passes its checks."""
     with read_gguf(FOREIGN / "types.gguf") as model:
