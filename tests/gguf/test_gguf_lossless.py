@@ -266,6 +266,18 @@ def test_types_without_a_decoder_and_unknown_ids_are_refused() -> None:
         read_gguf(FOREIGN / "types.gguf").raw("missing")
 
 
+def test_ggml_dot_product_types_are_refused(tmp_path) -> None:
+    """Q8_K and Q8_1 have no decoder in qformat or gguf 0.19: nothing to be identical to."""
+    path = tmp_path / "q8k.gguf"
+    _write(path, [("k", np.zeros((1, 292), np.uint8), gguf.GGMLQuantizationType.Q8_K),
+                  ("one", np.zeros((1, 40), np.uint8), gguf.GGMLQuantizationType.Q8_1)])
+    with read_gguf(path) as model:
+        for name, type_name in (("k", "Q8_K"), ("one", "Q8_1")):
+            assert model.info(name).extra["dequantize"] == "none"
+            with pytest.raises(UnsupportedError, match=f"decodes {type_name}, so there is no"):
+                model.raw(name)
+
+
 def test_fields_bitpack_has_no_formula_for_are_refused() -> None:
     """Guard of the mapping: an offset other than bitpack's implied 2**(bits-1)."""
     fields = ref.split_q4_0(_blocks("Q4_0", 2, seed=3).reshape(-1))
@@ -343,3 +355,16 @@ def test_importer_output_is_a_valid_bitpack_tensor() -> None:
     assert isinstance(qt.layout, BitPackedLayout)
     qt.check()
     assert qt.info("x").method == "bitpack"
+
+
+def test_imported_k_quant_multiplies_like_its_dequantized_weight() -> None:
+    """linear(x) = x @ W.T on the imported tensor, within bitpack's float32 tolerance."""
+    with read_gguf(FOREIGN / "tiny-llama-Q4_K_M.gguf") as model:
+        name = next(n for n in model if model.info(n).extra["type"] == "Q4_K"
+                    and len(model.info(n).shape) == 2)
+        qt, weight = model.raw(name), model.get(name)
+    x = np.random.default_rng(2).normal(size=(3, weight.shape[1])).astype(np.float32)
+    want = x.astype(np.float64) @ weight.T.astype(np.float64)
+    got = qt.linear(x)
+    err = np.abs(got - want).max() / np.abs(want).max()
+    assert err <= 1e-5 * np.sqrt(weight.shape[1])
