@@ -12,6 +12,9 @@
   is how ggml stores blocks on a big-endian host and how gguf-py's
   ``gguf_convert_endian.py`` converts them.
 * Split models (``name-00001-of-00003.gguf``): opening any shard opens them all as one model.
+* ``raw`` imports a tensor losslessly: ``raw`` layout for plain types, ``bitpack`` for the
+  block types whose float32 decode bitpack's formulas reproduce bit for bit
+  (:mod:`._gguf_lossless`); the vector-quantized IQ1/IQ2/IQ3 types are refused.
 
 See ``docs/gguf.md`` for the user-facing description.
 """
@@ -509,17 +512,26 @@ class GGUFModel(Model):
         return data.view(dtype).astype(np.float32)
 
     def raw(self, name: str) -> QTensor:
-        """The stored tensor as a QTensor: ``raw`` layout for F32/F16/BF16/F64/I8..I64 tensors
-        (exact). Quantized ggml blocks need the ``bitpack`` layout, not available yet."""
+        """The stored tensor as a QTensor whose dequantization is bit-identical to ``get``.
+
+        ``raw`` layout for F32/F16/BF16/F64/I8..I64 tensors; ``bitpack`` for Q4_0, Q4_1, Q5_0,
+        Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, MXFP4, NVFP4, TQ1_0 and TQ2_0 (see
+        :mod:`._gguf_lossless`). Other types raise UnsupportedError saying why.
+        """
         entry = self._entry(name)
-        rec = entry.record
-        if rec.type.name not in _PLAIN:
-            raise UnsupportedError(f"no qformat layout holds {rec.type.name} blocks exactly in "
-                                   "this version", path=self.path, tensor=name, field="type",
-                                   found=rec.type.name)
+        shard = self._shards[entry.shard]
+        try:
+            if entry.record.type.name in _PLAIN:
+                return self._raw_plain(entry)
+            return self._raw_blocks(entry)
+        except QFormatError as exc:
+            raise exc.with_context(path=shard.path, tensor=name) from None
+
+    def _raw_plain(self, entry: _Entry) -> QTensor:
         from ..layouts.qtensor import QTensor
         from ..layouts.raw import RawLayout
 
+        rec = entry.record
         big = self._shards[entry.shard].header.byte_order == ">"
         code = _PLAIN[rec.type.name]
         dtype = np.dtype(code) if code in ("i1",) else np.dtype((">" if big else "<") + code)
@@ -530,6 +542,23 @@ class GGUFModel(Model):
             values = values.copy()
         return QTensor(RawLayout(), rec.shape, {"data": values.reshape(rec.shape)},
                        dtype=rec.type.name)
+
+    def _raw_blocks(self, entry: _Entry) -> QTensor:
+        from ._gguf_lossless import LOSSLESS_TYPES, bitpack_from_blocks, not_lossless_reason
+
+        gtype = entry.record.type
+        big = self._shards[entry.shard].header.byte_order == ">"
+        if not gtype.known:
+            raise UnsupportedError(f"ggml type id {gtype.id} is unknown to qformat and to the "
+                                   f"installed gguf package ({ggufpy_version()}), so its "
+                                   "blocks cannot be imported", field="type", found=gtype.name)
+        if gtype.name not in LOSSLESS_TYPES:
+            raise UnsupportedError(not_lossless_reason(gtype.name, decoder_of(gtype, big)),
+                                   field="type", found=gtype.name)
+        data = self._bytes(entry)
+        if big:
+            data = _blocks_to_little_endian(data, gtype)
+        return bitpack_from_blocks(data, gtype.name, entry.record.shape)
 
     def close(self) -> None:
         for shard in getattr(self, "_shards", []):

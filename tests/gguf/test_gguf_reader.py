@@ -302,7 +302,7 @@ def test_file_type_labels() -> None:
 
 # --- raw(), errors, lifecycle -------------------------------------------------------------------
 @pytest.mark.jit
-def test_raw_holds_plain_tensors_exactly_and_refuses_blocks() -> None:
+def test_raw_holds_plain_tensors_exactly_and_refuses_grid_blocks() -> None:
     with read_gguf(FOREIGN / "be-writer-be.gguf") as be, \
             read_gguf(FOREIGN / "be-writer-le.gguf") as le:
         for name in ("f32", "f16", "i32", "i16", "f64"):
@@ -311,8 +311,8 @@ def test_raw_holds_plain_tensors_exactly_and_refuses_blocks() -> None:
             assert qt.shape == be.info(name).shape
             assert np.array_equal(bits(qt.dequantize()), bits(le.get(name)))
     with read_gguf(FOREIGN / "types.gguf") as model:
-        with pytest.raises(UnsupportedError, match="Q4_K"):
-            model.raw("q.Q4_K")
+        with pytest.raises(UnsupportedError, match="IQ2_XXS"):
+            model.raw("q.IQ2_XXS")
         with pytest.raises(QFormatError, match="no such tensor"):
             model.raw("nope")
 
