@@ -124,7 +124,9 @@ def _last_axis_refusal(shape: tuple[int, ...], transposed: bool, can_transpose: 
     if can_transpose:
         return (msg + f"; raw(name, transpose=True) returns the exact transpose "
                 f"{_shape_str(shape[::-1])} (dequantize() == get(name).T)")
-    return msg + " (and no transpose of this tensor is held exactly either)"
+    if len(shape) != 2:
+        return msg + " (transpose=True is offered for 2-D tensors only)"
+    return msg + " (its transpose would need one scale per weight too)"
 
 
 def _needs_one_scale_per_weight(shape: tuple[int, ...], blocks: tuple[int, ...],
