@@ -254,6 +254,9 @@ def affine_to_bitpack(
                                    found=f"{int(z.min())}..{int(z.max())}")
         if not np.all(z == 1 << (bits - 1)):
             zeros_rows = _expand(z.astype(np.uint8), lead_index)
+    if k == 0:  # no columns, so no groups: the side arrays are [rows, 0]
+        scales_rows, zeros_rows, bias_rows = (
+            None if a is None else a[:, :0] for a in (scales_rows, zeros_rows, bias_rows))
     codes_u8 = _unsigned_codes(codes, bits, signed)
     try:
         return BitPackedLayout.from_codes(codes_u8, scales_rows, zeros_rows, bias_rows,
