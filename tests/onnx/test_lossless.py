@@ -448,3 +448,15 @@ def test_scalars_and_blocks_along_a_middle_axis_are_refused(tmp_path) -> None:
     with qformat.open(_dq_zp_model(tmp_path, q, s, None, axis=1, block_size=2)) as m:
         with pytest.raises(UnsupportedError, match=r"axis 2 of \[2, 4, 6\]"):
             m.raw("wq")
+
+
+def test_float4_codes_use_the_builtin_fp4_table(tmp_path) -> None:
+    flat = np.arange(16, dtype=np.uint8).repeat(3)[:40]
+    packed = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
+    t = helper.make_tensor("wq", TensorProto.FLOAT4E2M1, [4, 10], packed.tobytes(), raw=True)
+    nodes = [helper.make_node("DequantizeLinear", ["wq", "s"], ["w"], axis=0),
+             helper.make_node("MatMul", ["x", "w"], ["y"])]
+    s = numpy_helper.from_array(np.array([0.5, -1.0, 2.0, 0.25], np.float32), "s")
+    with qformat.open(_save(tmp_path, [*nodes], [t, s], opset=23)) as m:
+        qt = _check(m, "wq", tmp_path=tmp_path)
+        assert qt.layout.levels == "fp4" and qt.layout.bits == 4
