@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from ..errors import HeaderError, LimitError, QFormatError, UnsupportedError
 from ..model import Model, PartInfo, TensorInfo, bits_per_weight
 from ._onnx.detect import Affine, Analysis, Entry, GatherBQ, NBits, analyse, op_summary
 from ._onnx.graph import Graph, build_graph
+
+if TYPE_CHECKING:
+    from ..layouts.qtensor import QTensor
 
 __all__ = ["OnnxModel", "read_onnx"]
 
@@ -143,7 +146,7 @@ class OnnxModel(Model):
             raise HeaderError(f"tensor data is inconsistent: {type(exc).__name__}: {exc}",
                               path=self.path, tensor=name) from None
 
-    def raw(self, name: str, *, transpose: bool = False) -> Any:
+    def raw(self, name: str, *, transpose: bool = False) -> QTensor:
         """The stored tensor as an exact QTensor: ``raw(name).dequantize()`` equals
         ``get(name)`` bit for bit, in the same shape (see ``docs/onnx.md``).
 

@@ -460,3 +460,30 @@ def test_float4_codes_use_the_builtin_fp4_table(tmp_path) -> None:
     with qformat.open(_save(tmp_path, [*nodes], [t, s], opset=23)) as m:
         qt = _check(m, "wq", tmp_path=tmp_path)
         assert qt.layout.levels == "fp4" and qt.layout.bits == 4
+
+
+def test_broadcast_form_scales_and_uint8_blocks(tmp_path) -> None:
+    """QLinearMatMul ``b`` with a [1, N] scale (broadcast form) and a blocked UINT8 weight."""
+    rng = np.random.default_rng(5)
+    b = rng.integers(-128, 128, (6, 5), dtype=np.int8)
+    inits = [numpy_helper.from_array(np.float32(0.1), "as"),
+             numpy_helper.from_array(np.uint8(128), "az"),
+             numpy_helper.from_array(b, "b"),
+             numpy_helper.from_array(np.linspace(0.1, 0.5, 5, dtype=np.float32)[None], "bs"),
+             numpy_helper.from_array(np.arange(-2, 3, dtype=np.int8)[None], "bz"),
+             numpy_helper.from_array(np.float32(0.2), "ys"),
+             numpy_helper.from_array(np.uint8(128), "yz")]
+    nodes = [helper.make_node("QLinearMatMul", ["x", "as", "az", "b", "bs", "bz", "ys", "yz"],
+                              ["y"])]
+    with qformat.open(_save(tmp_path, nodes, inits)) as m:
+        assert m.info("b").extra["granularity"] == "per-channel"
+        with pytest.raises(UnsupportedError, match="one scale per weight"):
+            m.raw("b")
+        qt = _check(m, "b", transpose=True, tmp_path=tmp_path)
+        assert qt.layout.zero == "int" and qt.layout.group_size == -1
+    q = rng.integers(0, 256, (40, 6), dtype=np.uint8)
+    s = rng.random((3, 6)).astype(np.float32)
+    z = rng.integers(0, 256, (3, 6), dtype=np.uint8)
+    with qformat.open(_dq_zp_model(tmp_path, q, s, z, axis=0, block_size=16)) as m:
+        qt = _check(m, "wq", transpose=True, tmp_path=tmp_path)
+        assert (qt.layout.bits, qt.layout.group_size, qt.layout.zero) == (8, 16, "int")
