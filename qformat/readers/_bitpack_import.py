@@ -35,6 +35,7 @@ formulas are those of ``specs/layouts/bitpack.md``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -163,8 +164,9 @@ def _needs_one_scale_per_weight(shape: tuple[int, ...], blocks: tuple[int, ...],
 
 
 def affine_to_bitpack(
-    codes: np.ndarray,
+    codes: np.ndarray | Callable[[], np.ndarray],
     *,
+    shape: tuple[int, ...] | None = None,
     bits: int,
     signed: bool,
     scales: np.ndarray,
@@ -182,7 +184,10 @@ def affine_to_bitpack(
 
     Args:
         codes: integer codes in the reader's logical shape (any strides); uint8 codes of a
-            level table when ``levels`` is given.
+            level table when ``levels`` is given. A callable returning them is called only
+            once the tensor is known to fit (``shape`` then required), so a refusal reads
+            no payload.
+        shape: the logical shape (default: ``codes.shape``).
         bits: code width (1..8), signed: two's complement codes and zero points.
         scales: float32 parameter array ``P`` (the values the reader multiplies by), same rank
             as ``codes``, ``P.shape[i] == ceil(shape[i] / blocks[i])``.
@@ -203,7 +208,11 @@ def affine_to_bitpack(
     except ImportError:  # pragma: no cover - the layout ships with qformat
         raise UnsupportedError("the bitpack layout is not part of this installation",
                                field="layout", found="bitpack") from None
-    shape = tuple(int(d) for d in codes.shape)
+    if shape is None:
+        if callable(codes):
+            raise ArgumentError("shape is required with lazily read codes", field="shape")
+        shape = codes.shape
+    shape = tuple(int(d) for d in shape)
     rank = len(shape)
     if not 1 <= bits <= 8:
         raise UnsupportedError(f"codes are {bits} bits wide; bitpack holds codes of 1 to 8 "
@@ -225,7 +234,7 @@ def affine_to_bitpack(
         if rank != 2:
             raise UnsupportedError("transpose=True is offered for 2-D tensors only",
                                    field="transpose", found=_shape_str(shape))
-        codes, param, blocks, shape = codes.T, param.T, blocks[::-1], shape[::-1]
+        param, blocks, shape = param.T, blocks[::-1], shape[::-1]
         if table_axis is not None:
             table_axis = 1 - table_axis
         if isinstance(zeros, np.ndarray):
@@ -283,6 +292,13 @@ def affine_to_bitpack(
     if k == 0:  # no columns, so no groups: the side arrays are [rows, 0]
         scales_rows, zeros_rows, bias_rows = (
             None if a is None else a[:, :0] for a in (scales_rows, zeros_rows, bias_rows))
+    if callable(codes):
+        codes = codes()
+    if transpose:
+        codes = codes.T
+    if tuple(codes.shape) != shape:
+        raise ArgumentError("codes do not have the tensor's shape", field="codes",
+                            expected=list(shape), found=list(codes.shape))
     codes_u8 = _unsigned_codes(codes, bits, signed)
     try:
         return BitPackedLayout.from_codes(codes_u8, scales_rows, zeros_rows, bias_rows,

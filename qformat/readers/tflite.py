@@ -595,24 +595,23 @@ class TFLiteModel(Model):
         self._require_dense(c)
         t = c.tensor
         try:
-            codes = self._codes(t)
             if c.method == "none":
-                return raw_qtensor(codes, t.etype.code, transpose=transpose)
+                return raw_qtensor(self._codes(t), t.etype.code, transpose=transpose)
             if c.method == "tflite-affine":
                 q = t.quant
                 if q is None or q.scale is None or q.zero_point is None:  # excluded at open
                     raise UnsupportedError("tensor has no affine parameters")
                 self._finite_scales(c, q.scale, "quantization.scale")
-                return affine_qtensor(codes, t.etype, q.scale, q.zero_point, c.axis,
-                                      transpose=transpose)
+                return affine_qtensor(lambda: self._codes(t), t.shape, t.etype, q.scale,
+                                      q.zero_point, c.axis, transpose=transpose)
             if c.scale_tensor is None or c.block_shape is None:  # excluded at open
                 raise UnsupportedError("tensor has no blockwise parameters")
             st = c.scale_tensor
             scales = self._floats(st, self._codes(st))
             self._finite_scales(c, scales, "quantization.details.scales")
             zps = None if c.zero_point_tensor is None else self._codes(c.zero_point_tensor)
-            return blockwise_qtensor(codes, t.etype, scales, st.etype.code, zps, c.block_shape,
-                                     transpose=transpose)
+            return blockwise_qtensor(lambda: self._codes(t), t.shape, t.etype, scales,
+                                     st.etype.code, zps, c.block_shape, transpose=transpose)
         except QFormatError as exc:
             raise exc.with_context(path=self.path, tensor=c.key) from None
 

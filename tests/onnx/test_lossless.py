@@ -487,3 +487,17 @@ def test_broadcast_form_scales_and_uint8_blocks(tmp_path) -> None:
     with qformat.open(_dq_zp_model(tmp_path, q, s, z, axis=0, block_size=16)) as m:
         qt = _check(m, "wq", transpose=True, tmp_path=tmp_path)
         assert (qt.layout.bits, qt.layout.group_size, qt.layout.zero) == (8, 16, "int")
+
+
+def test_a_refusal_reads_no_codes(monkeypatch) -> None:
+    from qformat.readers._onnx import dequant
+
+    def boom(*args, **kwargs):
+        raise AssertionError("codes were unpacked")
+
+    monkeypatch.setattr(dequant, "nbits_codes", boom)
+    with qformat.open(CORPUS / "mlp_nbits4_b32_sym.onnx") as m:
+        with pytest.raises(UnsupportedError, match="one scale per weight"):
+            m.raw("fc1.weight_Q4")
+        with pytest.raises(AssertionError, match="codes were unpacked"):
+            m.raw("fc1.weight_Q4", transpose=True)

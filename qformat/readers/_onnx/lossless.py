@@ -115,11 +115,12 @@ def _affine(q: Affine, transpose: bool) -> QTensor:
     if q.zero is not None and t.kind != "float":
         zeros = q.zero.values().astype(np.int64).reshape(pshape if q.zero.numel != 1 else
                                                          (1,) * rank)
-    codes = q.codes.values().reshape(dims)
+    codes = lambda: q.codes.values().reshape(dims)  # noqa: E731 - read once it fits
     kwargs = {}
     if t.kind == "float":
+        codes = q.codes.values().reshape(dims)  # the level table depends on the codes used
         kwargs["levels"], kwargs["level_name"] = _float_codes(codes, t)
-    return affine_to_bitpack(codes, bits=t.bits, signed=t.kind == "int", scales=scale,
+    return affine_to_bitpack(codes, shape=dims, bits=t.bits, signed=t.kind == "int", scales=scale,
                              scale_code=q.scale.type.short, blocks=blocks,
                              dtype=_logical(q.out_type), zeros=zeros, transpose=transpose,
                              **kwargs)
@@ -138,7 +139,8 @@ def _nbits(q: NBits, transpose: bool) -> QTensor:
     if q.g_idx is not None:
         kwargs["g_idx"] = (0, block_index(q))
     # everything in the reader's logical [K, N] orientation (views of the stored [N, ...])
-    return affine_to_bitpack(nbits_codes(q).T, bits=q.bits, signed=False, scales=scales.T,
+    return affine_to_bitpack(lambda: nbits_codes(q).T, shape=(q.K, q.N), bits=q.bits,
+                             signed=False, scales=scales.T,
                              scale_code=q.scales.type.short, blocks=(q.block_size, 1),
                              dtype=_logical(q.scales.type), transpose=transpose, **kwargs)
 
@@ -152,12 +154,13 @@ def _gather(q: GatherBQ, transpose: bool) -> QTensor:
     scales = to_float32(q.scales.values(), q.scales.type).reshape(q.scales.dims)
     blocks = tuple(q.block_size if i == q.quantize_axis else (1 if p == d else max(d, 1))
                    for i, (p, d) in enumerate(zip(scales.shape, shape)))
-    codes = gather_codes(q).reshape(shape)
+    codes = lambda: gather_codes(q).reshape(shape)  # noqa: E731 - read once it fits
     kwargs = {}
     if t.kind == "float":
+        codes = gather_codes(q).reshape(shape)
         kwargs["levels"], kwargs["level_name"] = _float_codes(codes, t)
     else:
         kwargs["zeros"] = gather_zero_points(q).astype(np.int64)
-    return affine_to_bitpack(codes, bits=q.bits, signed=t.kind == "int", scales=scales,
+    return affine_to_bitpack(codes, shape=shape, bits=q.bits, signed=t.kind == "int", scales=scales,
                              scale_code=q.scales.type.short, blocks=blocks,
                              dtype=_logical(q.scales.type), transpose=transpose, **kwargs)

@@ -18,6 +18,7 @@ scales changing along the last axis from one weight to the next (a depthwise ker
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,12 +40,14 @@ def _bits(et: ElementType) -> int:
     return et.bits
 
 
-def affine_qtensor(codes: np.ndarray, et: ElementType, scale: np.ndarray,
-                   zero_point: np.ndarray, axis: int | None, *,
+def affine_qtensor(codes: Callable[[], np.ndarray], shape: tuple[int, ...], et: ElementType,
+                   scale: np.ndarray, zero_point: np.ndarray, axis: int | None, *,
                    transpose: bool = False) -> QTensor:
-    """Per-tensor (``axis`` None) or per-axis affine constant -> bitpack, exactly."""
+    """Per-tensor (``axis`` None) or per-axis affine constant -> bitpack, exactly.
+
+    ``codes`` returns the unpacked codes; it is called only once the tensor is known to fit.
+    """
     bits = _bits(et)
-    shape = codes.shape
     rank = len(shape)
     full = tuple(max(d, 1) for d in shape)
     if axis is None:
@@ -53,21 +56,22 @@ def affine_qtensor(codes: np.ndarray, et: ElementType, scale: np.ndarray,
     else:
         pshape = tuple(shape[i] if i == axis else 1 for i in range(rank))
         blocks = tuple(1 if i == axis else full[i] for i in range(rank))
-    return affine_to_bitpack(codes, bits=bits, signed=et.kind == "int",
+    return affine_to_bitpack(codes, shape=shape, bits=bits, signed=et.kind == "int",
                              scales=np.asarray(scale, dtype=np.float32).reshape(pshape),
                              scale_code="F32", blocks=blocks, dtype="F32",
                              zeros=np.asarray(zero_point, dtype=np.int64).reshape(pshape),
                              transpose=transpose)
 
 
-def blockwise_qtensor(codes: np.ndarray, et: ElementType, scales: np.ndarray, scale_code: str,
+def blockwise_qtensor(codes: Callable[[], np.ndarray], shape: tuple[int, ...],
+                      et: ElementType, scales: np.ndarray, scale_code: str,
                       zero_points: np.ndarray | None, block_shape: tuple[int, ...], *,
                       transpose: bool = False) -> QTensor:
     """Blockwise constant (scales tensor of the block grid's shape) -> bitpack, exactly."""
     bits = _bits(et)
     zeros = 0 if zero_points is None else np.asarray(zero_points, dtype=np.int64).reshape(
         scales.shape)
-    return affine_to_bitpack(codes, bits=bits, signed=et.kind == "int",
+    return affine_to_bitpack(codes, shape=shape, bits=bits, signed=et.kind == "int",
                              scales=np.asarray(scales, dtype=np.float32),
                              scale_code=scale_code, blocks=tuple(block_shape), dtype="F32",
                              zeros=zeros, transpose=transpose)
