@@ -224,6 +224,13 @@ def affine_to_bitpack(
     if param.ndim != rank or len(blocks) != rank:
         raise ArgumentError("scales and blocks need the rank of the codes", field="scales",
                             expected=rank, found=list(param.shape))
+    for i, (d, b, p) in enumerate(zip(shape, blocks, param.shape)):
+        table = g_idx is not None and g_idx[0] == i
+        want = (int(np.max(g_idx[1])) + 1 if len(g_idx[1]) else 0) if table else -(-d // b)
+        if b < 1 or (p < want if table else p not in (want, max(want, 1))):
+            raise ArgumentError("parameter grid does not match the shape and blocks",
+                                field="scales", expected=f"axis {i}: {want} for {d} / {b}",
+                                found=list(param.shape))
     bad = ~np.isfinite(param)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])

@@ -501,3 +501,17 @@ def test_a_refusal_reads_no_codes(monkeypatch) -> None:
             m.raw("fc1.weight_Q4")
         with pytest.raises(AssertionError, match="codes were unpacked"):
             m.raw("fc1.weight_Q4", transpose=True)
+
+
+def test_inconsistent_parameter_grid_is_an_argument_error() -> None:
+    """The planner checks the grid itself (the readers validate it at open already)."""
+    from qformat.readers._bitpack_import import affine_to_bitpack
+
+    with pytest.raises(ArgumentError, match="parameter grid does not match"):
+        affine_to_bitpack(np.zeros((4, 8), np.int8), bits=8, signed=True,
+                          scales=np.ones((4, 3), np.float32), scale_code="F32", blocks=(1, 4),
+                          dtype="F32")
+    with pytest.raises(ArgumentError, match="shape is required"):
+        affine_to_bitpack(lambda: np.zeros((4, 8), np.int8), bits=8, signed=True,
+                          scales=np.ones((4, 2), np.float32), scale_code="F32", blocks=(1, 4),
+                          dtype="F32")
