@@ -3,8 +3,9 @@ in the same run, plus the fraction of the memory-bandwidth roofline measured at 
 
 Baselines: ``onnx.load`` (parsing, what any ONNX tool pays), onnxruntime's DequantizeLinear
 kernel (the peer: a C++ dequantizer) on the same initializers, and a straightforward numpy
-decode (``onnx.numpy_helper.to_array`` + broadcasting). Timings are the best of ``--reps``
-runs; the machine is shared, so read the ratios, not the absolute times.
+decode (``onnx.numpy_helper.to_array`` + broadcasting). The lossless import ``raw()`` is timed
+against ``get()`` of the same tensor (both read and unpack the codes once). Timings are the
+best of ``--reps`` runs; the machine is shared, so read the ratios, not the absolute times.
 
     python tools/bench_onnx.py [--k 4096] [--n 4096] [--reps 5]
 """
@@ -213,6 +214,27 @@ def main() -> None:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             print(f"{'':24s} peak allocation during get: {peak / out_bytes:4.2f}x the output")
+        print("\n== raw(): lossless import into bitpack, and its dequantize(), vs get() ==")
+        for label, (path, name, in_bytes) in models.items():
+            m = qformat.open(path)
+            try:
+                m.raw(name)
+                kw = {}
+            except qformat.UnsupportedError:  # a MatMul B[K, N] blocked along K: [N, K]
+                kw = {"transpose": True}
+            qt = m.raw(name, **kw)
+            qt.dequantize()  # compile / load the kernels once
+            t_raw, t_get = best_pair(lambda m=m, n=name, kw=kw: m.raw(n, **kw),
+                                     lambda m=m, n=name: m.get(n), args.reps)
+            t_deq, t_get2 = best_pair(qt.dequantize, lambda m=m, n=name: m.get(n), args.reps)
+            tracemalloc.start()
+            m.raw(name, **kw)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(f"{label:24s} raw{'(T)' if kw else '   '} {t_raw * 1e3:7.1f} ms "
+                  f"({t_raw / t_get:4.2f}x get)  QTensor {qt.bits_per_weight:5.2f} bpw vs file "
+                  f"{in_bytes * 8 / (args.k * args.n):5.2f}  peak {peak / (args.k * args.n):4.2f}"
+                  f" B/weight | dequantize {t_deq * 1e3:7.1f} ms ({t_deq / t_get2:4.2f}x get)")
 
 
 if __name__ == "__main__":

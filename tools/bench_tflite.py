@@ -9,6 +9,8 @@
    tensor), FLOAT16; against a minimal numpy expression on codes already in memory, and as a
    fraction of the copy roofline for the bytes ``get`` must move (stored bytes read + float32
    written).
+4. Lossless import (``Model.raw``, bitpack QTensors) of the same weights and the QTensor's
+   ``dequantize()``, as ratios to ``get()`` of the same tensor.
 
 The machine is shared: numbers are medians of a few runs and vary by tens of percent.
 Usage: python tools/bench_tflite.py [--dim 4096] [--tensors 3000] [--repeat 5]
@@ -21,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -237,6 +240,23 @@ def bench_dequant(tmp: Path, dim: int, repeat: int, bandwidth: float) -> None:
             print(f"  {name:14s} {t_ours * 1e3:10.1f} {t_base * 1e3:9.1f} "
                   f"{t_ours / t_base:6.2f} {moved / t_ours / 1e9:6.2f} "
                   f"{moved / t_ours / bandwidth:8.1%}")
+        print("lossless import raw() into bitpack and its dequantize(), against get() of the "
+              "same tensor:")
+        print(f"  {'tensor':14s} {'raw ms':>8s} {'x get':>6s} {'bpw':>6s} {'peak B/w':>8s} "
+              f"{'dequantize ms':>13s} {'x get':>6s}")
+        for name in ("int8_axis", "int4_axis", "int4_block32"):
+            qt = m.raw(name)
+            np.testing.assert_array_equal(qt.dequantize(), m.get(name))  # also warms kernels
+            t_raw = median_time(lambda name=name: m.raw(name), repeat)
+            t_deq = median_time(qt.dequantize, repeat)
+            t_get = median_time(lambda name=name: m.get(name), repeat)
+            tracemalloc.start()
+            m.raw(name)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(f"  {name:14s} {t_raw * 1e3:8.1f} {t_raw / t_get:6.2f} "
+                  f"{qt.bits_per_weight:6.2f} {peak / n:8.2f} {t_deq * 1e3:13.1f} "
+                  f"{t_deq / t_get:6.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from ..errors import HeaderError, LimitError, QFormatError, UnsupportedError
 from ..model import Model, PartInfo, TensorInfo, bits_per_weight
 from ._onnx.detect import Affine, Analysis, Entry, GatherBQ, NBits, analyse, op_summary
 from ._onnx.graph import Graph, build_graph
+
+if TYPE_CHECKING:
+    from ..layouts.qtensor import QTensor
 
 __all__ = ["OnnxModel", "read_onnx"]
 
@@ -143,14 +146,31 @@ class OnnxModel(Model):
             raise HeaderError(f"tensor data is inconsistent: {type(exc).__name__}: {exc}",
                               path=self.path, tensor=name) from None
 
-    def raw(self, name: str) -> Any:
+    def raw(self, name: str, *, transpose: bool = False) -> QTensor:
+        """The stored tensor as an exact QTensor: ``raw(name).dequantize()`` equals
+        ``get(name)`` bit for bit, in the same shape (see ``docs/onnx.md``).
+
+        ``transpose=True`` (2-D tensors): the transpose instead, ``dequantize()`` equal to
+        ``get(name).T``; for a MatMul weight ``B[K, N]`` (MatMulNBits, blocked or per-column
+        QDQ) that is the ``[N, K]`` nn.Linear weight, which bitpack can hold where ``[K, N]``
+        would need one scale per weight. UnsupportedError names the reason where no layout
+        holds the tensor exactly.
+        """
         e = self._entry(name)
         from ._onnx.lossless import to_qtensor
 
+        if type(transpose) is not bool:
+            from ..errors import ArgumentError
+
+            raise ArgumentError("transpose must be True or False", path=self.path,
+                                tensor=name, field="transpose", found=transpose)
         try:
-            return to_qtensor(e, self.path)
+            return to_qtensor(e, self.path, transpose=transpose)
         except QFormatError as exc:
             raise exc.with_context(path=self.path, tensor=name) from None
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+            raise HeaderError(f"tensor data is inconsistent: {type(exc).__name__}: {exc}",
+                              path=self.path, tensor=name) from None
 
     # -- decoding ------------------------------------------------------------------------------
     def _decode(self, e: Entry) -> np.ndarray:

@@ -574,10 +574,46 @@ class TFLiteModel(Model):
         zps = None if c.zero_point_tensor is None else self._codes(c.zero_point_tensor)
         return blockwise_dequantize(codes, scales, zps, c.block_shape)
 
-    def raw(self, name: str) -> QTensor:
+    def raw(self, name: str, *, transpose: bool = False) -> QTensor:
+        """The constant as an exact QTensor: ``raw(name).dequantize()`` equals ``get(name)``
+        bit for bit, in the same shape (``bitpack`` for quantized constants, ``raw`` for
+        plain ones; see ``docs/tflite.md``).
+
+        ``transpose=True`` (2-D tensors): the transpose instead, ``dequantize()`` equal to
+        ``get(name).T``, for weights quantized along their last axis. UnsupportedError names
+        the reason where no layout holds the tensor exactly.
+        """
+        from ._bitpack_import import raw_qtensor
+        from ._tflite.lossless import affine_qtensor, blockwise_qtensor
+
         c = self._const(name)
-        raise UnsupportedError("no qformat layout holds this tensor exactly yet", path=self.path,
-                               tensor=c.key, found=c.method)
+        if type(transpose) is not bool:
+            from ..errors import ArgumentError
+
+            raise ArgumentError("transpose must be True or False", path=self.path,
+                                tensor=c.key, field="transpose", found=transpose)
+        self._require_dense(c)
+        t = c.tensor
+        try:
+            if c.method == "none":
+                return raw_qtensor(self._codes(t), t.etype.code, transpose=transpose)
+            if c.method == "tflite-affine":
+                q = t.quant
+                if q is None or q.scale is None or q.zero_point is None:  # excluded at open
+                    raise UnsupportedError("tensor has no affine parameters")
+                self._finite_scales(c, q.scale, "quantization.scale")
+                return affine_qtensor(lambda: self._codes(t), t.shape, t.etype, q.scale,
+                                      q.zero_point, c.axis, transpose=transpose)
+            if c.scale_tensor is None or c.block_shape is None:  # excluded at open
+                raise UnsupportedError("tensor has no blockwise parameters")
+            st = c.scale_tensor
+            scales = self._floats(st, self._codes(st))
+            self._finite_scales(c, scales, "quantization.details.scales")
+            zps = None if c.zero_point_tensor is None else self._codes(c.zero_point_tensor)
+            return blockwise_qtensor(lambda: self._codes(t), t.shape, t.etype, scales,
+                                     st.etype.code, zps, c.block_shape, transpose=transpose)
+        except QFormatError as exc:
+            raise exc.with_context(path=self.path, tensor=c.key) from None
 
     def activations(self) -> list[dict[str, Any]]:
         """Tensors without data (activations, inputs, outputs): name, shape, dtype only."""
