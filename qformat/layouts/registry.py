@@ -15,6 +15,7 @@ __all__ = ["layout_class", "layout_from_dict", "layout_names", "register_layout"
 # name -> "module:Class". Adding a layout is one line here (or register_layout at run time).
 _BUILTIN: dict[str, str] = {
     "raw": "qformat.layouts.raw:RawLayout",
+    "codebook": "qformat.layouts.codebook:CodebookLayout",
 }
 _LOADED: dict[str, type[Layout]] = {}
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")

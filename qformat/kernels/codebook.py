@@ -1,0 +1,379 @@
+"""Jitted kernels of the ``codebook`` layout (numpy references: ``_ref/codebook.py``).
+
+* :func:`decode_codebook` (exact): bit-identical to the reference dequantization.
+* :func:`linear_codebook` (fast): ``x @ W.T`` without materialising ``W``. For small codebooks
+  it builds, per input group, a lookup table of ``x_group . entry`` over every codebook entry,
+  then each output row is a sum of table lookups (one per code); for large codebooks (1x16) it
+  gathers the entries and takes the dot products directly. Threads split the *output rows*, and
+  every output element is written by exactly one thread, so results do not depend on the
+  thread count (no shared accumulators: AQLM's CPU kernel races on exactly that).
+* :func:`assign_nearest` (exact): the k-means assignment step.
+* :func:`pack_codes` / :func:`unpack_codes` (exact) and :func:`f16_to_f32` (exact).
+
+The wrappers validate dtypes, shapes and contiguity; the jitted bodies do no bounds checks and
+trust :meth:`CodebookLayout.check_parts` for the content (finite values, pad bits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ArgumentError
+from ._jit import exact, fast, prange
+
+__all__ = [
+    "assign_nearest",
+    "decode_codebook",
+    "f16_to_f32",
+    "linear_codebook",
+    "pack_codes",
+    "unpack_codes",
+]
+
+#: Largest lookup table (bytes) the lookup-table path may allocate; above it, direct gathers.
+LUT_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _require(arr: np.ndarray, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
+    if not isinstance(arr, np.ndarray):
+        raise ArgumentError(f"{name} must be a numpy array", field=name,
+                            found=type(arr).__name__)
+    if arr.dtype != dtype or arr.ndim != ndim:
+        raise ArgumentError(f"{name} has the wrong dtype or rank", field=name,
+                            expected=f"{np.dtype(dtype)} with {ndim} dimensions",
+                            found=f"{arr.dtype} with {arr.ndim} dimensions")
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+
+
+def _check_bits(bits: int) -> int:
+    if type(bits) is not int or not 1 <= bits <= 16:
+        raise ArgumentError("bits must be 1..16", field="bits", found=bits)
+    return bits
+
+
+# -- code packing ----------------------------------------------------------------------------------
+@exact
+def _code_at(row, n, bits):
+    """Code ``n`` of one packed row (LSB-first bit stream)."""
+    if bits == 8:
+        return np.int64(row[n])
+    if bits == 16:
+        return np.int64(row[2 * n]) | (np.int64(row[2 * n + 1]) << 8)
+    bit = n * bits
+    byte = bit >> 3
+    shift = bit & 7
+    value = np.int64(row[byte])
+    if shift + bits > 8:
+        value |= np.int64(row[byte + 1]) << 8
+        if shift + bits > 16:
+            value |= np.int64(row[byte + 2]) << 16
+    return (value >> shift) & ((np.int64(1) << bits) - 1)
+
+
+@exact(parallel=True)
+def _pack_rows(codes, bits, out):
+    rows, n = codes.shape
+    for i in prange(rows):
+        row = out[i]
+        for b in range(row.shape[0]):
+            row[b] = 0
+        for k in range(n):
+            value = np.int64(codes[i, k])
+            bit = k * bits
+            done = 0
+            while done < bits:
+                byte = (bit + done) >> 3
+                shift = (bit + done) & 7
+                take = min(8 - shift, bits - done)
+                piece = (value >> done) & ((np.int64(1) << take) - 1)
+                row[byte] |= np.uint8(piece << shift)
+                done += take
+
+
+@exact(parallel=True)
+def _unpack_rows(packed, bits, out):
+    rows, n = out.shape
+    for i in prange(rows):
+        row = packed[i]
+        for k in range(n):
+            out[i, k] = np.int32(_code_at(row, k, bits))
+
+
+def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
+    """Codes ``[rows, n]`` (each < 2**bits, unchecked) -> ``uint8 [rows, ceil(n*bits/8)]``."""
+    bits = _check_bits(bits)
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.dtype.kind not in "iu":
+        raise ArgumentError("codes must be a 2-D integer array", field="codes",
+                            found=f"{codes.dtype}{list(codes.shape)}")
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    out = np.empty((codes.shape[0], (codes.shape[1] * bits + 7) // 8), dtype=np.uint8)
+    _pack_rows(codes, bits, out)
+    return out
+
+
+def unpack_codes(packed: np.ndarray, bits: int, n: int) -> np.ndarray:
+    """``uint8 [rows, row_bytes]`` -> ``int32 [rows, n]`` (first ``n`` codes of every row)."""
+    bits = _check_bits(bits)
+    packed = _require(packed, "codes", np.dtype(np.uint8), 2)
+    if n < 0 or (n * bits + 7) // 8 > packed.shape[1]:
+        raise ArgumentError("rows are too short for that many codes", field="codes",
+                            expected=f">= {(n * bits + 7) // 8} bytes per row",
+                            found=packed.shape[1])
+    out = np.empty((packed.shape[0], n), dtype=np.int32)
+    _unpack_rows(packed, bits, out)
+    return out
+
+
+# -- float16 -----------------------------------------------------------------------------------
+@exact(parallel=True)
+def _f16_to_f32(src, dst, out):
+    """``out`` is ``dst`` viewed as uint32 (views are taken outside numba)."""
+    tiny = np.float32(2.0 ** -24)  # value of the smallest half subnormal
+    for i in prange(src.shape[0]):
+        h = np.uint32(src[i])
+        sign = (h & np.uint32(0x8000)) << np.uint32(16)
+        body = h & np.uint32(0x7FFF)
+        exp = body & np.uint32(0x7C00)
+        if exp == np.uint32(0x7C00):  # infinity / NaN: keep the payload
+            out[i] = sign | np.uint32(0x7F800000) | ((body & np.uint32(0x03FF)) << np.uint32(13))
+        elif exp == np.uint32(0):  # zero / subnormal: mantissa * 2**-24, exact in float32
+            value = np.float32(body) * tiny
+            dst[i] = -value if sign else value
+        else:  # rebias the exponent from 15 to 127
+            out[i] = sign | ((body << np.uint32(13)) + np.uint32(0x38000000))
+
+
+def f16_to_f32(bits: np.ndarray) -> np.ndarray:
+    """Half-precision bit patterns (uint16, any shape) -> float32 of the same shape, exactly."""
+    arr = np.asarray(bits)
+    if arr.dtype == np.float16:
+        arr = arr.view(np.uint16)
+    if arr.dtype != np.uint16:
+        raise ArgumentError("expected float16 bit patterns (uint16)", field="bits",
+                            found=str(arr.dtype))
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    out = np.empty(flat.shape[0], dtype=np.float32)
+    _f16_to_f32(flat, out, out.view(np.uint32))
+    return out.reshape(arr.shape)
+
+
+# -- decode ------------------------------------------------------------------------------------
+@exact(parallel=True)
+def _decode(codes, books, scales, bits, product, in_groups, out):
+    m, _, og, sub = books.shape
+    ig = sub * m if product else sub
+    n_out_groups = codes.shape[0]
+    cols = in_groups * ig
+    for g in prange(n_out_groups):
+        row = codes[g]
+        for r in range(og):
+            dst = out[g * og + r]
+            for i in range(cols):
+                dst[i] = np.float32(0.0)
+        for j in range(in_groups):
+            col = j * ig
+            for c in range(m):
+                k = _code_at(row, j * m + c, bits)
+                lo = col + c * sub if product else col
+                for r in range(og):
+                    dst = out[g * og + r]
+                    entry = books[c, k, r]
+                    for t in range(sub):
+                        dst[lo + t] += entry[t]
+        for r in range(og):
+            dst = out[g * og + r]
+            s = scales[g * og + r]
+            for i in range(cols):
+                dst[i] = dst[i] * s
+
+
+def _check_layout_args(codes, books, scales, bits, in_groups):
+    bits = _check_bits(bits)
+    codes = _require(codes, "codes", np.dtype(np.uint8), 2)
+    books = _require(books, "codebooks", np.dtype(np.float32), 4)
+    scales = _require(scales, "scales", np.dtype(np.float32), 1)
+    m, size, og, _ = books.shape
+    if size != 1 << bits:
+        raise ArgumentError("codebooks do not have 2**bits entries", field="codebooks",
+                            expected=1 << bits, found=size)
+    need = (in_groups * m * bits + 7) // 8
+    if in_groups < 0 or codes.shape[1] != need:
+        raise ArgumentError("codes rows do not match in_groups * num_codebooks codes",
+                            field="codes", expected=f"{need} bytes per row",
+                            found=codes.shape[1])
+    if scales.shape[0] != codes.shape[0] * og:
+        raise ArgumentError("scales must have one value per output row", field="scales",
+                            expected=codes.shape[0] * og, found=scales.shape[0])
+    return codes, books, scales
+
+
+def decode_codebook(
+    codes: np.ndarray,
+    codebooks: np.ndarray,
+    scales: np.ndarray,
+    bits: int,
+    product: bool,
+    in_groups: int,
+) -> np.ndarray:
+    """Dequantize to float32 ``[out, in]``, bit-identical to the numpy reference."""
+    codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups)
+    m, _, og, sub = books.shape
+    ig = sub * m if product else sub
+    out = np.empty((codes.shape[0] * og, in_groups * ig), dtype=np.float32)
+    _decode(codes, books, scales, bits, bool(product), in_groups, out)
+    return out
+
+
+# -- linear ------------------------------------------------------------------------------------
+@fast(parallel=True)
+def _build_lut(x, books_t, product, in_groups, lut):
+    """lut[b, j*M + c, r, k] = x[b, group j, slice of c] . books[c, k, r, :]."""
+    n = x.shape[0]
+    m, og, sub, size = books_t.shape
+    ig = sub * m if product else sub
+    for jm in prange(in_groups * m):
+        j = jm // m
+        c = jm - j * m
+        lo = j * ig + (c * sub if product else 0)
+        for b in range(n):
+            for r in range(og):
+                dst = lut[b, jm, r]
+                for k in range(size):
+                    dst[k] = np.float32(0.0)
+                for t in range(sub):
+                    xv = x[b, lo + t]
+                    src = books_t[c, r, t]
+                    for k in range(size):
+                        dst[k] += xv * src[k]
+
+
+@fast(parallel=True)
+def _gather_lut(codes, lut, scales, bits, out):
+    n, jm_count, og, _ = lut.shape
+    n_out_groups = codes.shape[0]
+    for g in prange(n_out_groups):
+        row = codes[g]
+        for b in range(n):
+            for r in range(og):
+                table = lut[b, :, r]
+                acc = np.float32(0.0)
+                for jm in range(jm_count):
+                    acc += table[jm, _code_at(row, jm, bits)]
+                out[b, g * og + r] = acc * scales[g * og + r]
+
+
+@fast(parallel=True)
+def _direct_linear(x, codes, books, scales, bits, product, in_groups, out):
+    n = x.shape[0]
+    m, _, og, sub = books.shape
+    ig = sub * m if product else sub
+    n_out_groups = codes.shape[0]
+    for g in prange(n_out_groups):
+        row = codes[g]
+        for b in range(n):
+            for r in range(og):
+                out[b, g * og + r] = np.float32(0.0)
+        for j in range(in_groups):
+            for c in range(m):
+                k = _code_at(row, j * m + c, bits)
+                lo = j * ig + (c * sub if product else 0)
+                for r in range(og):
+                    entry = books[c, k, r]
+                    for b in range(n):
+                        s = np.float32(0.0)
+                        for t in range(sub):
+                            s += x[b, lo + t] * entry[t]
+                        out[b, g * og + r] += s
+        for r in range(og):
+            for b in range(n):
+                out[b, g * og + r] *= scales[g * og + r]
+
+
+def linear_codebook(
+    x: np.ndarray,
+    codes: np.ndarray,
+    codebooks: np.ndarray,
+    scales: np.ndarray,
+    bits: int,
+    product: bool,
+    in_groups: int,
+) -> np.ndarray:
+    """``x @ W.T`` for float32 ``x [n, in]``: float32 ``[n, out]`` (reassociated sums)."""
+    codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups)
+    x = _require(x, "x", np.dtype(np.float32), 2)
+    m, size, og, sub = books.shape
+    ig = sub * m if product else sub
+    if x.shape[1] != in_groups * ig:
+        raise ArgumentError("x's last dimension must equal in_features", field="x",
+                            expected=in_groups * ig, found=x.shape[1])
+    n = x.shape[0]
+    out = np.empty((n, codes.shape[0] * og), dtype=np.float32)
+    lut_bytes = n * in_groups * m * og * size * 4
+    rows = codes.shape[0] * og
+    if lut_bytes <= LUT_MAX_BYTES and size <= max(rows, 16):
+        books_t = np.ascontiguousarray(books.transpose(0, 2, 3, 1))  # [M, og, sub, K]
+        lut = np.empty((n, in_groups * m, og, size), dtype=np.float32)
+        _build_lut(x, books_t, bool(product), in_groups, lut)
+        _gather_lut(codes, lut, scales, bits, out)
+    else:
+        _direct_linear(x, codes, books, scales, bits, bool(product), in_groups, out)
+    return out
+
+
+# -- k-means assignment ------------------------------------------------------------------------
+@exact(parallel=True)
+def _assign(points, books_t, norms, labels, score, chunk, scratch):
+    n, d = points.shape
+    size = books_t.shape[1]
+    n_chunks = (n + chunk - 1) // chunk
+    two = np.float32(2.0)
+    for ci in prange(n_chunks):
+        dot = scratch[ci]
+        for i in range(ci * chunk, min(n, (ci + 1) * chunk)):
+            for k in range(size):
+                dot[k] = np.float32(0.0)
+            for t in range(d):
+                xv = points[i, t]
+                src = books_t[t]
+                for k in range(size):
+                    dot[k] = dot[k] + xv * src[k]
+            best = 0
+            best_score = norms[0] - two * dot[0]
+            for k in range(1, size):
+                s = norms[k] - two * dot[k]
+                if s < best_score:
+                    best_score = s
+                    best = k
+            labels[i] = best
+            score[i] = best_score
+
+
+@exact
+def _norms(books_t, norms):
+    d, size = books_t.shape
+    for k in range(size):
+        norms[k] = np.float32(0.0)
+    for t in range(d):
+        for k in range(size):
+            norms[k] = norms[k] + books_t[t, k] * books_t[t, k]
+
+
+def assign_nearest(points: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centroid of every point: ``(labels int32 [N], |c|^2 - 2 x.c float32 [N])``."""
+    points = _require(np.asarray(points), "points", np.dtype(np.float32), 2)
+    centroids = _require(np.asarray(centroids), "centroids", np.dtype(np.float32), 2)
+    if centroids.shape[1] != points.shape[1] or centroids.shape[0] == 0:
+        raise ArgumentError("centroids must be [K>0, d] with the points' d", field="centroids",
+                            expected=f"[K, {points.shape[1]}]", found=list(centroids.shape))
+    books_t = np.ascontiguousarray(centroids.T)
+    norms = np.empty(centroids.shape[0], dtype=np.float32)
+    _norms(books_t, norms)
+    n = points.shape[0]
+    n_chunks = max(1, min(64, (n + 255) // 256))  # bounded scratch: 64 x K floats at most
+    chunk = max(1, (n + n_chunks - 1) // n_chunks)
+    scratch = np.empty((n_chunks, centroids.shape[0]), dtype=np.float32)
+    labels = np.empty(n, dtype=np.int32)
+    score = np.empty(n, dtype=np.float32)
+    _assign(points, books_t, norms, labels, score, chunk, scratch)
+    return labels, score
