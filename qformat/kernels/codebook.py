@@ -323,13 +323,18 @@ def linear_codebook(
 
 # -- k-means assignment ------------------------------------------------------------------------
 @exact(parallel=True)
-def _assign(points, books_t, norms, labels, score, chunk, scratch):
+def _assign(points, books_t, norms, labels, score, chunk, scratch, scratch_bits):
+    """Chunks of points in parallel; per point the dot products run over the centroids (lanes)
+    with the coordinates in order, as in the reference. The argmin packs (order-preserving
+    integer of the score, index) into one int64 so that it vectorizes and keeps the lowest
+    index among equal scores. ``scratch_bits`` is ``scratch`` viewed as int32."""
     n, d = points.shape
     size = books_t.shape[1]
-    n_chunks = (n + chunk - 1) // chunk
     two = np.float32(2.0)
-    for ci in prange(n_chunks):
+    low31 = np.int64(0x7FFFFFFF)
+    for ci in prange((n + chunk - 1) // chunk):
         dot = scratch[ci]
+        bits = scratch_bits[ci]
         for i in range(ci * chunk, min(n, (ci + 1) * chunk)):
             for k in range(size):
                 dot[k] = np.float32(0.0)
@@ -338,15 +343,17 @@ def _assign(points, books_t, norms, labels, score, chunk, scratch):
                 src = books_t[t]
                 for k in range(size):
                     dot[k] = dot[k] + xv * src[k]
-            best = 0
-            best_score = norms[0] - two * dot[0]
-            for k in range(1, size):
-                s = norms[k] - two * dot[k]
-                if s < best_score:
-                    best_score = s
-                    best = k
-            labels[i] = best
-            score[i] = best_score
+            for k in range(size):
+                dot[k] = norms[k] - two * dot[k]
+            best = np.int64(0x7FFFFFFFFFFFFFFF)
+            for k in range(size):
+                b = np.int64(bits[k])
+                b = np.int64(0) if b == np.int64(-2147483648) else b  # -0.0 ties with +0.0
+                key = b ^ ((b >> np.int64(31)) & low31)  # float order -> integer order
+                best = min(best, (key << np.int64(32)) | np.int64(k))
+            k_best = best & np.int64(0xFFFFFFFF)
+            labels[i] = np.int32(k_best)
+            score[i] = dot[k_best]
 
 
 @exact
@@ -360,7 +367,10 @@ def _norms(books_t, norms):
 
 
 def assign_nearest(points: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centroid of every point: ``(labels int32 [N], |c|^2 - 2 x.c float32 [N])``."""
+    """Nearest centroid of every point: ``(labels int32 [N], |c|^2 - 2 x.c float32 [N])``.
+
+    Ties go to the lowest index; the result does not depend on the thread count.
+    """
     points = _require(np.asarray(points), "points", np.dtype(np.float32), 2)
     centroids = _require(np.asarray(centroids), "centroids", np.dtype(np.float32), 2)
     if centroids.shape[1] != points.shape[1] or centroids.shape[0] == 0:
@@ -375,5 +385,5 @@ def assign_nearest(points: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarra
     scratch = np.empty((n_chunks, centroids.shape[0]), dtype=np.float32)
     labels = np.empty(n, dtype=np.int32)
     score = np.empty(n, dtype=np.float32)
-    _assign(points, books_t, norms, labels, score, chunk, scratch)
+    _assign(points, books_t, norms, labels, score, chunk, scratch, scratch.view(np.int32))
     return labels, score
