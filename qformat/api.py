@@ -26,7 +26,7 @@ _READERS: dict[str, str] = {
 }
 
 
-def open(path: str | os.PathLike[str], **options: Any) -> Model:  # noqa: A001 - public name
+def open(path: str | os.PathLike[str], **options: Any) -> Model:
     """Open any supported model file (format sniffed from its bytes) for reading.
 
     A directory or a ``*.safetensors.index.json`` opens a sharded safetensors checkpoint.

@@ -84,7 +84,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 verify()
                 result["checked"] = "checksums of every part, padding"
             else:
-                for name in model.keys():
+                for name in model:
                     model.get(name)
                 result["checked"] = "every tensor decoded (format has no checksums)"
     except IntegrityError as exc:

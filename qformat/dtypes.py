@@ -135,5 +135,7 @@ def to_float32(stored: np.ndarray, code: str) -> np.ndarray:
     if code in ("F8_E4M3", "F8_E5M2"):
         return _f8_table(code)[np.asarray(stored, dtype=np.uint8)]
     if code not in DTYPES:
-        raise ArgumentError("unknown dtype code", field="dtype", expected=sorted(DTYPES), found=code)
-    return np.asarray(stored).astype(np.float32)
+        raise ArgumentError("unknown dtype code", field="dtype", expected=sorted(DTYPES),
+                            found=code)
+    with np.errstate(over="ignore"):  # F64 beyond float32's range becomes +-inf, as a cast does
+        return np.asarray(stored).astype(np.float32)

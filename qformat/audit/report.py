@@ -8,7 +8,7 @@ from typing import Any
 
 from ..model import Model
 
-__all__ = ["Report", "inspect", "inert"]
+__all__ = ["Report", "inert", "inspect"]
 
 #: Longest metadata string shown as is; longer ones are cut and marked.
 MAX_SHOWN_STRING = 256
@@ -61,7 +61,7 @@ class Report:
 
 
 def report_of(model: Model) -> Report:
-    tensors = [model.info(name).to_dict() for name in model.keys()]
+    tensors = [model.info(name).to_dict() for name in model]
     return Report(
         format=model.format,
         path=model.path,

@@ -11,26 +11,27 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import limits, spec
 from ..dtypes import DTYPES
 from ..errors import HeaderError, LayoutError, LimitError, QFormatError, UnsupportedError
 from ..layouts import registry
-from ..layouts.base import Layout
+from ..layouts.base import Layout, PartSpec
 
 __all__ = ["Header", "PartEntry", "TensorEntry", "dump_header", "loads_strict", "parse_header"]
 
-_TOP_KEYS = {"metadata", "tensors"}
-_TENSOR_KEYS = {"name", "dtype", "shape", "layout", "parts"}
-_LAYOUT_KEYS = {"name", "config"}
-_LAYOUT_OPTIONAL = {"must_understand"}
-_PART_KEYS = {"name", "dtype", "shape", "offset", "nbytes", spec.CHECKSUM}
+_TOP_KEYS = frozenset({"metadata", "tensors"})
+_TENSOR_KEYS = frozenset({"name", "dtype", "shape", "layout", "parts"})
+_LAYOUT_KEYS = frozenset({"name", "config"})
+_LAYOUT_OPTIONAL = frozenset({"must_understand"})
+_PART_KEYS = frozenset({"name", "dtype", "shape", "offset", "nbytes", spec.CHECKSUM})
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
+_NONE: frozenset[str] = frozenset()
+_ALIGN_MASK = spec.ALIGNMENT - 1
 
 
-@dataclass(frozen=True, slots=True)
-class PartEntry:
+class PartEntry(NamedTuple):
     name: str
     dtype: str
     shape: tuple[int, ...]
@@ -39,8 +40,7 @@ class PartEntry:
     checksum: int
 
 
-@dataclass(frozen=True, slots=True)
-class TensorEntry:
+class TensorEntry(NamedTuple):
     name: str
     dtype: str
     shape: tuple[int, ...]
@@ -102,8 +102,10 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _keys(obj: Any, required: set[str], optional: set[str], where: str, strict: bool,
+def _keys(obj: Any, required: frozenset[str], optional: frozenset[str], where: str, strict: bool,
           clause: str, tensor: str | None = None) -> None:
+    if type(obj) is dict and obj.keys() == required:  # the common case, one C comparison
+        return
     if not isinstance(obj, dict):
         raise HeaderError(f"{where} must be a JSON object [{clause}]", tensor=tensor, field=where,
                           found=type(obj).__name__)
@@ -118,6 +120,8 @@ def _keys(obj: Any, required: set[str], optional: set[str], where: str, strict: 
 
 
 def check_name(name: Any, field: str, clause: str, tensor: str | None = None) -> str:
+    if type(name) is str and name.isascii() and 0 < len(name) <= limits.QF_MAX_NAME_BYTES:
+        return name  # fast path: ASCII length is the UTF-8 length
     if not isinstance(name, str) or not name:
         raise HeaderError(f"{field} must be a non-empty string [{clause}]", tensor=tensor,
                           field=field, found=name)
@@ -133,6 +137,15 @@ def check_name(name: Any, field: str, clause: str, tensor: str | None = None) ->
 
 
 def check_shape(shape: Any, field: str, clause: str, tensor: str | None = None) -> tuple[int, ...]:
+    if type(shape) is list and len(shape) <= limits.MAX_NDIM:  # fast path
+        n = 1
+        for d in shape:
+            if type(d) is not int or d < 0:
+                break
+            n *= d
+        else:
+            if n <= limits.MAX_ELEMENTS:
+                return tuple(shape)
     if not isinstance(shape, list | tuple) or not all(
         type(d) is int and d >= 0 for d in shape
     ):
@@ -174,7 +187,7 @@ def parse_header(obj: Any, *, minor: int, data_available: int, path: str = "") -
     """
     strict = minor <= spec.VERSION[1]
     try:
-        _keys(obj, _TOP_KEYS, set(), "header", strict, "QF-HDR-004")
+        _keys(obj, _TOP_KEYS, _NONE, "header", strict, "QF-HDR-004")
         metadata = check_metadata(obj["metadata"])
         tensors = obj["tensors"]
         if not isinstance(tensors, list):
@@ -206,101 +219,124 @@ def parse_header(obj: Any, *, minor: int, data_available: int, path: str = "") -
     return Header(metadata, tuple(entries), tuple(skipped), end)
 
 
+def _part_error(name: str, i: int, p: Any, what: str) -> QFormatError:
+    pname = p.get("name") if isinstance(p, dict) else None
+    field = f"parts.{pname}" if isinstance(pname, str) else f"parts[{i}]"
+    return HeaderError(what, tensor=name, field=field)
+
+
 def _parse_tensor(t: Any, strict: bool, end: int, available: int,
-                  layout_cache: dict[str, Layout]) -> tuple[TensorEntry, int]:
-    _keys(t, _TENSOR_KEYS, set(), "tensor entry", strict, "QF-TEN-002",
-          tensor=t.get("name") if isinstance(t, dict) and isinstance(t.get("name"), str)
-          else None)
+                  layout_cache: dict[Any, Layout]) -> tuple[TensorEntry, int]:
+    # Hot loop of a 20,000-tensor header: fast paths first, messages built only on error.
+    if type(t) is not dict or t.keys() != _TENSOR_KEYS:
+        _keys(t, _TENSOR_KEYS, _NONE, "tensor entry", strict, "QF-TEN-002",
+              tensor=t.get("name") if isinstance(t, dict) and isinstance(t.get("name"), str)
+              else None)
     name = check_name(t["name"], "name", "QF-TEN-003")
-    dtype = _check_dtype(t["dtype"], "dtype", "QF-TEN-004", name)
+    dtype = t["dtype"]
+    if dtype not in DTYPES:
+        _check_dtype(dtype, "dtype", "QF-TEN-004", name)
     shape = check_shape(t["shape"], "shape", "QF-TEN-005", name)
     lay = t["layout"]
-    _keys(lay, _LAYOUT_KEYS, _LAYOUT_OPTIONAL, "layout", strict, "QF-TEN-006", name)
+    if type(lay) is not dict or lay.keys() != _LAYOUT_KEYS:
+        _keys(lay, _LAYOUT_KEYS, _LAYOUT_OPTIONAL, "layout", strict, "QF-TEN-006", name)
     must = lay.get("must_understand", True)
-    if not isinstance(must, bool):
+    if type(must) is not bool:
         raise HeaderError("layout.must_understand must be a boolean [QF-TEN-006]", tensor=name,
                           field="layout.must_understand", found=must)
     lname = lay["name"]
-    if not isinstance(lname, str):
+    if type(lname) is not str:
         raise HeaderError("layout.name must be a string [QF-TEN-006]", tensor=name,
                           field="layout.name", found=lname)
     layout: Layout | None = None
+    specs: tuple[PartSpec, ...] | None = None
     if registry.is_known(lname):
-        key = json.dumps(lay, sort_keys=True)
+        config = lay["config"]
+        try:  # tensors of one model share a handful of configurations: build each once
+            key: Any = (lname, frozenset(config.items()) if type(config) is dict else config)
+            hash(key)
+        except TypeError:  # nested values: fall back to a canonical JSON text
+            key = (lname, json.dumps(config, sort_keys=True))
         layout = layout_cache.get(key)
         if layout is None:
             try:
-                layout = registry.layout_class(lname).from_config(lay["config"])
+                layout = registry.layout_class(lname).from_config(config)
             except QFormatError as exc:
                 raise exc.with_context(tensor=name) from None
             layout_cache[key] = layout
+        try:
+            specs = layout.part_specs(shape, dtype)
+        except QFormatError as exc:
+            raise exc.with_context(tensor=name) from None
     elif must:
         raise UnsupportedError("unknown layout [QF-TEN-006]", tensor=name, field="layout.name",
                                expected=registry.layout_names(), found=lname)
 
     parts = t["parts"]
-    if not isinstance(parts, list) or len(parts) > limits.QF_MAX_PARTS:
+    if type(parts) is not list or len(parts) > limits.QF_MAX_PARTS:
         raise (LimitError if isinstance(parts, list) else HeaderError)(
             "parts must be a JSON array of bounded length [QF-PRT-001]", tensor=name,
             field="parts", expected=f"array of <= {limits.QF_MAX_PARTS}",
             found=len(parts) if isinstance(parts, list) else type(parts).__name__)
-    specs = None
-    if layout is not None:
-        try:
-            specs = layout.part_specs(shape, dtype)
-        except QFormatError as exc:
-            raise exc.with_context(tensor=name) from None
-        if [p.get("name") if isinstance(p, dict) else None for p in parts] != [
-            s.name for s in specs
-        ]:
-            raise LayoutError(f"parts do not match the {lname} layout [QF-PRT-002]",
-                              tensor=name, field="parts", expected=[s.name for s in specs],
-                              found=[p.get("name") if isinstance(p, dict) else p for p in parts])
+    if specs is not None and (len(parts) != len(specs) or any(
+        type(p) is not dict or p.get("name") != s.name for p, s in zip(parts, specs)
+    )):
+        raise LayoutError(f"parts do not match the {lname} layout [QF-PRT-002]",
+                          tensor=name, field="parts", expected=[s.name for s in specs],
+                          found=[p.get("name") if isinstance(p, dict) else p for p in parts])
     entries = []
+    seen: set[str] = set()
     for i, p in enumerate(parts):
-        _keys(p, _PART_KEYS, set(), f"parts[{i}]", strict, "QF-PRT-001", name)
+        if type(p) is not dict or p.keys() != _PART_KEYS:
+            _keys(p, _PART_KEYS, _NONE, f"parts[{i}]", strict, "QF-PRT-001", name)
         pname = check_name(p["name"], f"parts[{i}].name", "QF-PRT-001", name)
-        pfield = f"parts.{pname}"
-        pdtype = _check_dtype(p["dtype"], f"{pfield}.dtype", "QF-PRT-001", name)
-        pshape = check_shape(p["shape"], f"{pfield}.shape", "QF-PRT-001", name)
+        if pname in seen:
+            raise HeaderError("duplicate part name [QF-PRT-001]", tensor=name,
+                              field=f"parts.{pname}")
+        seen.add(pname)
+        pdtype = p["dtype"]
+        if pdtype not in DTYPES:
+            _check_dtype(pdtype, f"parts.{pname}.dtype", "QF-PRT-001", name)
+        pshape = check_shape(p["shape"], f"parts.{pname}.shape", "QF-PRT-001", name)
         if specs is not None:
             s = specs[i]
-            if (pdtype, pshape) != (s.dtype, s.shape):
+            if pdtype != s.dtype or pshape != tuple(s.shape):
                 raise LayoutError(f"part does not match the {lname} layout [QF-PRT-002]",
-                                  tensor=name, field=pfield, expected=f"{s.dtype}{list(s.shape)}",
+                                  tensor=name, field=f"parts.{pname}",
+                                  expected=f"{s.dtype}{list(s.shape)}",
                                   found=f"{pdtype}{list(pshape)}")
         offset, nbytes = p["offset"], p["nbytes"]
-        for key, val in (("offset", offset), ("nbytes", nbytes)):
-            if type(val) is not int or val < 0:
-                raise HeaderError("must be a non-negative integer [QF-PRT-001]", tensor=name,
-                                  field=f"{pfield}.{key}", found=val)
-        want = 1
+        if type(offset) is not int or offset < 0:
+            raise HeaderError("offset must be a non-negative integer [QF-PRT-001]", tensor=name,
+                              field=f"parts.{pname}.offset", found=offset)
+        if type(nbytes) is not int or nbytes < 0:
+            raise HeaderError("nbytes must be a non-negative integer [QF-PRT-001]", tensor=name,
+                              field=f"parts.{pname}.nbytes", found=nbytes)
+        want = DTYPES[pdtype].itemsize
         for d in pshape:
             want *= d
-        want *= DTYPES[pdtype].itemsize
         if nbytes != want:
             raise LayoutError("nbytes does not match dtype and shape [QF-PRT-002]", tensor=name,
-                              field=f"{pfield}.nbytes", expected=want, found=nbytes)
-        expected_offset = spec.align_up(end)
+                              field=f"parts.{pname}.nbytes", expected=want, found=nbytes)
+        expected_offset = (end + _ALIGN_MASK) & ~_ALIGN_MASK
         if offset != expected_offset:
             raise HeaderError(
                 "part is not where the previous part ends, aligned "
                 "(overlap, hole, misalignment or wrong order) [QF-DAT-001]",
-                tensor=name, field=f"{pfield}.offset", expected=expected_offset, found=offset)
-        if offset + nbytes > available:
-            raise HeaderError("part extends past the end of the file (truncated?) [QF-DAT-002]",
-                              tensor=name, field=f"{pfield}.offset",
-                              expected=f"end <= {available}", found=f"end {offset + nbytes}")
-        digest = p[spec.CHECKSUM]
-        if not isinstance(digest, str) or not _HEX16.match(digest):
-            raise HeaderError("checksum must be 16 lowercase hex digits [QF-PRT-003]",
-                              tensor=name, field=f"{pfield}.{spec.CHECKSUM}", found=digest)
-        entries.append(PartEntry(pname, pdtype, pshape, offset, nbytes, int(digest, 16)))
+                tensor=name, field=f"parts.{pname}.offset", expected=expected_offset,
+                found=offset)
         end = offset + nbytes
-    if len({e.name for e in entries}) != len(entries):
-        raise HeaderError("duplicate part name [QF-PRT-001]", tensor=name, field="parts")
-    entry = TensorEntry(name, dtype, shape, layout, lay, tuple(entries))
-    return entry, end
+        if end > available:
+            raise HeaderError("part extends past the end of the file (truncated?) [QF-DAT-002]",
+                              tensor=name, field=f"parts.{pname}.offset",
+                              expected=f"end <= {available}", found=f"end {end}")
+        digest = p[spec.CHECKSUM]
+        if type(digest) is not str or not _HEX16.match(digest):
+            raise HeaderError("checksum must be 16 lowercase hex digits [QF-PRT-003]",
+                              tensor=name, field=f"parts.{pname}.{spec.CHECKSUM}",
+                              found=digest)
+        entries.append(PartEntry(pname, pdtype, pshape, offset, nbytes, int(digest, 16)))
+    return TensorEntry(name, dtype, shape, layout, lay, tuple(entries)), end
 
 
 def dump_header(metadata: Mapping[str, Any], tensors: list[dict[str, Any]]) -> bytes:

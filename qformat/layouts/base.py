@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -31,9 +30,8 @@ def numel(shape: tuple[int, ...]) -> int:
     return n
 
 
-@dataclass(frozen=True)
-class PartSpec:
-    """The exact dtype and shape one stored part must have."""
+class PartSpec(NamedTuple):
+    """The exact dtype and shape (a tuple of ints) one stored part must have."""
 
     name: str
     dtype: str
