@@ -34,7 +34,16 @@ __all__ = [
 LUT_MAX_BYTES = 64 * 1024 * 1024
 
 
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    """A read-only view: inputs reach the kernels read-only whether or not they come from a
+    memory map, so each kernel compiles one specialisation instead of two."""
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
 def _require(arr: np.ndarray, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
+    """Validate an input array; return it C-contiguous and read-only."""
     if not isinstance(arr, np.ndarray):
         raise ArgumentError(f"{name} must be a numpy array", field=name,
                             found=type(arr).__name__)
@@ -42,7 +51,7 @@ def _require(arr: np.ndarray, name: str, dtype: np.dtype, ndim: int) -> np.ndarr
         raise ArgumentError(f"{name} has the wrong dtype or rank", field=name,
                             expected=f"{np.dtype(dtype)} with {ndim} dimensions",
                             found=f"{arr.dtype} with {arr.ndim} dimensions")
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    return _readonly(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
 
 
 def _check_bits(bits: int) -> int:
@@ -106,7 +115,7 @@ def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
     if codes.ndim != 2 or codes.dtype.kind not in "iu":
         raise ArgumentError("codes must be a 2-D integer array", field="codes",
                             found=f"{codes.dtype}{list(codes.shape)}")
-    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    codes = _readonly(np.ascontiguousarray(codes, dtype=np.int64))
     out = np.empty((codes.shape[0], (codes.shape[1] * bits + 7) // 8), dtype=np.uint8)
     _pack_rows(codes, bits, out)
     return out
@@ -152,7 +161,7 @@ def f16_to_f32(bits: np.ndarray) -> np.ndarray:
     if arr.dtype != np.uint16:
         raise ArgumentError("expected float16 bit patterns (uint16)", field="bits",
                             found=str(arr.dtype))
-    flat = np.ascontiguousarray(arr).reshape(-1)
+    flat = _readonly(np.ascontiguousarray(arr).reshape(-1))
     out = np.empty(flat.shape[0], dtype=np.float32)
     _f16_to_f32(flat, out, out.view(np.uint32))
     return out.reshape(arr.shape)
@@ -228,7 +237,7 @@ def decode_codebook(
 # -- linear ------------------------------------------------------------------------------------
 @fast(parallel=True)
 def _build_lut(x, books_t, product, in_groups, lut):
-    """lut[b, j*M + c, r, k] = x[b, group j, slice of c] . books[c, k, r, :]."""
+    """lut[j*M + c, r, k, b] = x[b, columns of codebook c in group j] . books[c, k, r, :]."""
     n = x.shape[0]
     m, og, sub, size = books_t.shape
     ig = sub * m if product else sub
@@ -236,9 +245,9 @@ def _build_lut(x, books_t, product, in_groups, lut):
         j = jm // m
         c = jm - j * m
         lo = j * ig + (c * sub if product else 0)
-        for b in range(n):
-            for r in range(og):
-                dst = lut[b, jm, r]
+        for r in range(og):
+            for b in range(n):
+                dst = lut[jm, r, :, b]
                 for k in range(size):
                     dst[k] = np.float32(0.0)
                 for t in range(sub):
@@ -248,32 +257,109 @@ def _build_lut(x, books_t, product, in_groups, lut):
                         dst[k] += xv * src[k]
 
 
-@fast(parallel=True)
-def _gather_lut(codes, lut, scales, bits, out):
-    n, jm_count, og, _ = lut.shape
+@exact
+def _sum_lut8(words, tables):
+    """Sum of one table value per code for 8 codes per uint64 word; tables are 256 floats per
+    code position, consecutive. Four accumulators hide the add latency."""
+    mask = np.uint64(255)
+    a0 = np.float32(0.0)
+    a1 = np.float32(0.0)
+    a2 = np.float32(0.0)
+    a3 = np.float32(0.0)
+    for w in range(words.shape[0]):
+        v = words[w]
+        base = w * 2048
+        a0 += tables[base + np.intp(v & mask)]
+        a1 += tables[base + 256 + np.intp((v >> np.uint64(8)) & mask)]
+        a2 += tables[base + 512 + np.intp((v >> np.uint64(16)) & mask)]
+        a3 += tables[base + 768 + np.intp((v >> np.uint64(24)) & mask)]
+        a0 += tables[base + 1024 + np.intp((v >> np.uint64(32)) & mask)]
+        a1 += tables[base + 1280 + np.intp((v >> np.uint64(40)) & mask)]
+        a2 += tables[base + 1536 + np.intp((v >> np.uint64(48)) & mask)]
+        a3 += tables[base + 1792 + np.intp(v >> np.uint64(56))]
+    return (a0 + a1) + (a2 + a3)
+
+
+@exact(parallel=True)
+def _gather_b1_u8(codes64, lut_flat, scales, out, rows_per_block, words_per_chunk):
+    """Batch 1, 8-bit codes, out groups of 1: the hot path (AQLM 2x8, 8x8).
+
+    Output rows are split into blocks (one thread each); inside a block the code words are
+    walked in chunks so that a chunk's lookup tables stay in cache while every row of the
+    block uses them. Codes are read 8 at a time as one uint64 (plain scalar table loads: on
+    this class of CPU they beat the compiler's emulated vector gathers). Loops run over slices
+    from 0: numba vectorizes and indexes those better than offset ranges inside ``prange``.
+    """
+    rows, words = codes64.shape
+    for blk in prange((rows + rows_per_block - 1) // rows_per_block):
+        r0 = blk * rows_per_block
+        r1 = min(rows, r0 + rows_per_block)
+        block_out = out[r0:r1]
+        block_codes = codes64[r0:r1]
+        for o in range(block_out.shape[0]):
+            block_out[o] = np.float32(0.0)
+        for w0 in range(0, words, words_per_chunk):
+            w1 = min(words, w0 + words_per_chunk)
+            tables = lut_flat[w0 * 2048:w1 * 2048]
+            for o in range(block_out.shape[0]):
+                block_out[o] += _sum_lut8(block_codes[o, w0:w1], tables)
+        block_scales = scales[r0:r1]
+        for o in range(block_out.shape[0]):
+            block_out[o] *= block_scales[o]
+
+
+@exact(parallel=True)
+def _gather_b1(codes, lut, scales, bits, out):
+    """Batch 1, any code width and out-group size: one row group per iteration."""
     n_out_groups = codes.shape[0]
+    jm_count, og, _ = lut.shape
     for g in prange(n_out_groups):
         row = codes[g]
-        for b in range(n):
-            for r in range(og):
-                table = lut[b, :, r]
-                acc = np.float32(0.0)
-                for jm in range(jm_count):
-                    acc += table[jm, _code_at(row, jm, bits)]
-                out[b, g * og + r] = acc * scales[g * og + r]
+        for r in range(og):
+            acc = np.float32(0.0)
+            for jm in range(jm_count):
+                acc += lut[jm, r, _code_at(row, jm, bits)]
+            out[g * og + r] = acc * scales[g * og + r]
 
 
 @fast(parallel=True)
-def _direct_linear(x, codes, books, scales, bits, product, in_groups, out):
+def _gather_batch(codes, lut, scales, bits, acc_scratch, out):
+    """Batch n > 1: one code selects n consecutive table values (a vector over the batch)."""
+    n_out_groups = codes.shape[0]
+    jm_count, og, _, n = lut.shape
+    for g in prange(n_out_groups):
+        row = codes[g]
+        acc = acc_scratch[g]
+        for r in range(og):
+            for b in range(n):
+                acc[r, b] = np.float32(0.0)
+        for jm in range(jm_count):
+            k = _code_at(row, jm, bits)
+            for r in range(og):
+                src = lut[jm, r, k]
+                dst = acc[r]
+                for b in range(n):
+                    dst[b] += src[b]
+        for r in range(og):
+            s = scales[g * og + r]
+            for b in range(n):
+                out[b, g * og + r] = acc[r, b] * s
+
+
+@fast(parallel=True)
+def _direct_linear(x, codes, books, scales, bits, product, in_groups, acc_scratch, out):
+    """Large codebooks (1x16): gather each entry and multiply it into per-lane accumulators."""
     n = x.shape[0]
     m, _, og, sub = books.shape
     ig = sub * m if product else sub
     n_out_groups = codes.shape[0]
     for g in prange(n_out_groups):
         row = codes[g]
-        for b in range(n):
-            for r in range(og):
-                out[b, g * og + r] = np.float32(0.0)
+        acc = acc_scratch[g]  # [og, n, sub]
+        for r in range(og):
+            for b in range(n):
+                for t in range(sub):
+                    acc[r, b, t] = np.float32(0.0)
         for j in range(in_groups):
             for c in range(m):
                 k = _code_at(row, j * m + c, bits)
@@ -281,13 +367,23 @@ def _direct_linear(x, codes, books, scales, bits, product, in_groups, out):
                 for r in range(og):
                     entry = books[c, k, r]
                     for b in range(n):
-                        s = np.float32(0.0)
+                        xb = x[b, lo:lo + sub]
+                        dst = acc[r, b]
                         for t in range(sub):
-                            s += x[b, lo + t] * entry[t]
-                        out[b, g * og + r] += s
+                            dst[t] += xb[t] * entry[t]
         for r in range(og):
+            s = scales[g * og + r]
             for b in range(n):
-                out[b, g * og + r] *= scales[g * og + r]
+                total = np.float32(0.0)
+                for t in range(sub):
+                    total += acc[r, b, t]
+                out[b, g * og + r] = total * s
+
+
+#: Rows per thread block and uint64 code words (8 codes) per chunk of the batch-1 8-bit kernel
+#: (tuned with tools/bench_codebook.py: a chunk's tables, 8 KiB per word, stay in L2).
+GATHER_ROWS_PER_BLOCK = 256
+GATHER_WORDS_PER_CHUNK = 1 << 30
 
 
 def linear_codebook(
@@ -299,7 +395,10 @@ def linear_codebook(
     product: bool,
     in_groups: int,
 ) -> np.ndarray:
-    """``x @ W.T`` for float32 ``x [n, in]``: float32 ``[n, out]`` (reassociated sums)."""
+    """``x @ W.T`` for float32 ``x [n, in]``: float32 ``[n, out]`` (reassociated sums).
+
+    Bit-identical for any thread count: every output element is computed by one thread.
+    """
     codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups)
     x = _require(x, "x", np.dtype(np.float32), 2)
     m, size, og, sub = books.shape
@@ -308,16 +407,30 @@ def linear_codebook(
         raise ArgumentError("x's last dimension must equal in_features", field="x",
                             expected=in_groups * ig, found=x.shape[1])
     n = x.shape[0]
-    out = np.empty((n, codes.shape[0] * og), dtype=np.float32)
-    lut_bytes = n * in_groups * m * og * size * 4
-    rows = codes.shape[0] * og
-    if lut_bytes <= LUT_MAX_BYTES and size <= max(rows, 16):
-        books_t = np.ascontiguousarray(books.transpose(0, 2, 3, 1))  # [M, og, sub, K]
-        lut = np.empty((n, in_groups * m, og, size), dtype=np.float32)
-        _build_lut(x, books_t, bool(product), in_groups, lut)
-        _gather_lut(codes, lut, scales, bits, out)
+    n_out_groups = codes.shape[0]
+    rows = n_out_groups * og
+    out = np.empty((n, rows), dtype=np.float32)
+    jm_count = in_groups * m
+    lut_bytes = jm_count * og * size * n * 4
+    if n == 0 or rows == 0:
+        out[...] = 0
+        return out
+    if lut_bytes > LUT_MAX_BYTES or size > max(rows, 16):
+        scratch = np.empty((n_out_groups, og, n, sub), dtype=np.float32)
+        _direct_linear(x, codes, books, scales, bits, bool(product), in_groups, scratch, out)
+        return out
+    books_t = _readonly(np.ascontiguousarray(books.transpose(0, 2, 3, 1)))  # [M, og, sub, K]
+    lut = np.empty((jm_count, og, size, n), dtype=np.float32)
+    _build_lut(x, books_t, bool(product), in_groups, lut)
+    lut = _readonly(lut)
+    if n > 1:
+        scratch = np.empty((n_out_groups, og, n), dtype=np.float32)
+        _gather_batch(codes, lut, scales, bits, scratch, out)
+    elif bits == 8 and og == 1 and jm_count % 8 == 0 and jm_count:
+        _gather_b1_u8(codes.view(np.uint64), lut.reshape(-1), scales, out[0],
+                      GATHER_ROWS_PER_BLOCK, GATHER_WORDS_PER_CHUNK)
     else:
-        _direct_linear(x, codes, books, scales, bits, bool(product), in_groups, out)
+        _gather_b1(codes, lut.reshape(jm_count, og, size), scales, bits, out[0])
     return out
 
 
@@ -376,9 +489,10 @@ def assign_nearest(points: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarra
     if centroids.shape[1] != points.shape[1] or centroids.shape[0] == 0:
         raise ArgumentError("centroids must be [K>0, d] with the points' d", field="centroids",
                             expected=f"[K, {points.shape[1]}]", found=list(centroids.shape))
-    books_t = np.ascontiguousarray(centroids.T)
+    books_t = _readonly(np.ascontiguousarray(centroids.T))
     norms = np.empty(centroids.shape[0], dtype=np.float32)
     _norms(books_t, norms)
+    norms = _readonly(norms)
     n = points.shape[0]
     n_chunks = max(1, min(64, (n + 255) // 256))  # bounded scratch: 64 x K floats at most
     chunk = max(1, (n + n_chunks - 1) // n_chunks)

@@ -1,0 +1,195 @@
+"""Benchmark of the codebook layout's GEMV (batch 1) and small-batch GEMM on 4096x4096.
+
+For each configuration (AQLM 1x16, 2x8 and 8x8 with in_group 8, plus 8x8 with in_group 32, the
+2-bit 8x8 variant), in one process:
+
+* ``qformat``: ``QTensor.linear(x)`` (lookup-table or direct kernels, f16 codebook/scales
+  converted on every call, as a user calls it);
+* ``decode+matmul (numpy)``: the numpy reference decode then ``np.matmul``; this is what a
+  decode-then-matmul path costs (AQLM's own CPU path for 1x16 is a torch decode + matmul);
+* ``decode+matmul (numba)``: our jitted decode then ``np.matmul``;
+* ``F32 GEMV``: ``np.matmul`` on the dense float32 matrix (OpenBLAS sgemv/sgemm).
+
+Every time is the median of ``--reps`` calls, rotating through enough copies of the quantized
+parts (and of the dense matrix) to exceed the last-level cache, so the data comes from DRAM.
+The DRAM read bandwidth is measured at start with a parallel numba sum over 512 MiB (median of
+several passes); the roofline time of a GEMV is (codes + codebooks + scales bytes) / bandwidth.
+The machine is shared: read ratios measured in the same run, not absolute times.
+
+Usage: ``python tools/bench_codebook.py [--reps 15] [--quick] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qformat.kernels import _ref  # noqa: E402, F401  (package import for the reference)
+from qformat.kernels._jit import fast, prange  # noqa: E402
+from qformat.kernels._ref import codebook as ref  # noqa: E402
+from qformat.layouts.codebook import from_codes  # noqa: E402
+
+#: Bytes the rotation sets must exceed (L3 on the reference machine is 32 MiB).
+COLD_BYTES = 256 * 1024 * 1024
+
+# name, num_codebooks, codebook_bits, in_group_size
+CONFIGS = [
+    ("1x16 g8", 1, 16, 8),
+    ("2x8 g8", 2, 8, 8),
+    ("8x8 g8", 8, 8, 8),
+    ("8x8 g32", 8, 8, 32),
+]
+
+
+@fast(parallel=True)
+def _read_sum(buf, partial):
+    chunk = buf.shape[0] // partial.shape[0]
+    for p in prange(partial.shape[0]):
+        s = np.float32(0.0)
+        for i in range(p * chunk, (p + 1) * chunk):
+            s += buf[i]
+        partial[p] = s
+
+
+def measure_bandwidth(reps: int = 7) -> float:
+    """DRAM read bandwidth in bytes/s (parallel numba sum over 512 MiB, median of passes)."""
+    buf = np.ones(128 * 1024 * 1024, dtype=np.float32)
+    partial = np.zeros(64, dtype=np.float32)
+    _read_sum(buf, partial)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        _read_sum(buf, partial)
+        times.append(time.perf_counter() - t)
+    return buf.nbytes / statistics.median(times)
+
+
+def timed(fn, args_list, reps: int) -> float:
+    """Median seconds of ``fn(*args)``, cycling through ``args_list`` (after one warm-up)."""
+    fn(*args_list[0])
+    times = []
+    for i in range(reps):
+        args = args_list[i % len(args_list)]
+        t = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def make_tensor(rng, out, inp, m, bits, ig):
+    codes = rng.integers(0, 1 << bits, (out, inp // ig, m), dtype=np.int64)
+    books = (rng.standard_normal((m, 1 << bits, 1, ig)) * 0.05).astype(np.float16)
+    scales = rng.uniform(0.5, 1.5, out).astype(np.float16)
+    return from_codes(codes, books, scales, mode="additive", dtype="F16")
+
+
+def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
+    base = make_tensor(rng, out, inp, m, bits, ig)
+    nbytes = base.nbytes
+    copies = max(2, -(-COLD_BYTES // nbytes))
+    tensors = [base] + [
+        type(base)(base.layout, base.shape, {k: v.copy() for k, v in base.parts.items()},
+                   dtype=base.dtype)
+        for _ in range(copies - 1)
+    ]
+    dense = base.dequantize()
+    dense_copies = [dense] + [dense.copy() for _ in range(max(1, -(-COLD_BYTES // dense.nbytes))
+                                                          - 1)]
+    layout = base.layout
+    row = {"config": name, "bits_per_weight": base.bits_per_weight, "stored_bytes": nbytes,
+           "roofline_ms": nbytes / bandwidth * 1e3}
+    for n in batches:
+        x = rng.standard_normal((n, inp)).astype(np.float32)
+        want = x.astype(np.float64) @ dense.astype(np.float64).T
+        got = base.linear(x)
+        err = float(np.abs(got - want).max() / (np.abs(x).sum(1).max() * np.abs(dense).max()))
+
+        def ours(qt, x=x):
+            return qt.linear(x)
+
+        def numpy_decode_matmul(qt, x=x):
+            w = ref.decode_codebook(qt.parts["codes"], qt.parts["codebooks"].astype(np.float32),
+                                    qt.parts["scales"].astype(np.float32), bits, False,
+                                    inp // ig)
+            return x @ w.T
+
+        def numba_decode_matmul(qt, x=x):
+            return x @ qt.dequantize().T
+
+        def f32(w, x=x):
+            return x @ w.T
+
+        t_ours = timed(ours, [(t,) for t in tensors], reps)
+        t_f32 = timed(f32, [(w,) for w in dense_copies], reps)
+        t_nb = timed(numba_decode_matmul, [(t,) for t in tensors], max(3, reps // 3))
+        t_np = timed(numpy_decode_matmul, [(t,) for t in tensors], 3)
+        key = f"b{n}"
+        row[key] = {
+            "qformat_ms": t_ours * 1e3,
+            "f32_matmul_ms": t_f32 * 1e3,
+            "numba_decode_matmul_ms": t_nb * 1e3,
+            "numpy_decode_matmul_ms": t_np * 1e3,
+            "speedup_vs_f32": t_f32 / t_ours,
+            "speedup_vs_numpy_decode_matmul": t_np / t_ours,
+            "speedup_vs_numba_decode_matmul": t_nb / t_ours,
+            "fraction_of_roofline": (nbytes / bandwidth) / t_ours,
+            "rel_error": err,
+        }
+    del layout
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--quick", action="store_true", help="1024x1024, fewer repetitions")
+    ap.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
+    ap.add_argument("--only", default="", help="comma-separated config names to run")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    args = ap.parse_args(argv)
+    size = 1024 if args.quick else 4096
+    reps = 5 if args.quick else args.reps
+    batches = [int(b) for b in args.batches.split(",") if b]
+    rng = np.random.default_rng(0)
+    bandwidth = measure_bandwidth()
+    threads = os.environ.get("NUMBA_NUM_THREADS", str(os.cpu_count()))
+    print(f"{size}x{size}, threads={threads}, DRAM read bandwidth {bandwidth / 1e9:.1f} GB/s "
+          f"(median), times are medians of {reps} (machine shared: compare ratios)")
+    rows = []
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    for name, m, bits, ig in CONFIGS:
+        if only and name not in only:
+            continue
+        row = bench_config(name, m, bits, ig, out=size, inp=size, reps=reps,
+                           bandwidth=bandwidth, rng=rng, batches=batches)
+        rows.append(row)
+        print(f"\n{name}: {row['bits_per_weight']:.3f} bits/weight stored, "
+              f"{row['stored_bytes'] / 2**20:.2f} MiB, roofline {row['roofline_ms']:.3f} ms")
+        for n in batches:
+            r = row[f"b{n}"]
+            print(f"  batch {n}: qformat {r['qformat_ms']:.3f} ms | F32 matmul "
+                  f"{r['f32_matmul_ms']:.3f} ms ({r['speedup_vs_f32']:.2f}x) | numpy "
+                  f"decode+matmul {r['numpy_decode_matmul_ms']:.1f} ms "
+                  f"({r['speedup_vs_numpy_decode_matmul']:.1f}x) | numba decode+matmul "
+                  f"{r['numba_decode_matmul_ms']:.2f} ms "
+                  f"({r['speedup_vs_numba_decode_matmul']:.1f}x) | "
+                  f"{100 * r['fraction_of_roofline']:.1f}% of roofline | "
+                  f"rel.err {r['rel_error']:.1e}")
+    if args.json:
+        args.json.write_text(json.dumps({"size": size, "bandwidth_bytes_per_s": bandwidth,
+                                         "threads": threads, "results": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
