@@ -112,7 +112,11 @@ class CodebookLayout(Layout):
     # -- configuration -------------------------------------------------------------------------
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> CodebookLayout:
-        require_keys(config, "codebook", _CONFIG_KEYS)
+        try:
+            require_keys(config, "codebook", _CONFIG_KEYS)
+        except LayoutError as exc:
+            raise LayoutError(f"{exc.detail} [QF-CODEBOOK-001]", field=exc.field,
+                              expected=exc.expected, found=exc.found) from None
         return cls(**{k: config[k] for k in _CONFIG_KEYS})
 
     def to_config(self) -> dict[str, Any]:
@@ -201,7 +205,7 @@ class CodebookLayout(Layout):
                 raise IntegrityError("pad bits after the last code of a row are not zero "
                                      "[QF-CODEBOOK-003]", field="parts.codes",
                                      expected=f"bits {tail}..7 of each row's last byte zero",
-                                     found=f"{stray} rows with stray bits")
+                                     found=f"stray bits in {stray} of {codes.shape[0]} rows")
 
     # -- compute -------------------------------------------------------------------------------
     def _kernel_args(self, qt: QTensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -126,7 +126,7 @@ def _aqlm_reference(codes, books, scales, bits):
 
 
 @pytest.mark.parametrize(("m", "bits", "og", "ig", "storage"), [
-    (1, 16, 1, 8, np.int16),   # 1x16 (not in the corpus: generated from the layout)
+    (1, 16, 1, 2, np.int16),   # 16-bit codes (1x16 is not in the corpus: generated here)
     (2, 8, 1, 8, np.int8),
     (8, 8, 1, 8, np.int8),
     (1, 8, 2, 4, np.int8),     # out groups of 2 share a scale

@@ -204,7 +204,7 @@ def test_linear_is_race_free_with_two_threads():
     script = _THREAD_SCRIPT.format(root=str(ROOT), cases=cases)
     outputs = {}
     for threads in ("1", "2"):
-        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads, "NUMBA_DISABLE_JIT": "0"}  # real threads
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                               env=env, timeout=600)
         assert proc.returncode == 0, proc.stderr
