@@ -5,10 +5,14 @@ For each configuration (AQLM 1x16, 2x8 and 8x8 with in_group 8, plus 8x8 with in
 
 * ``qformat``: ``QTensor.linear(x)`` (lookup-table or direct kernels, f16 codebook/scales
   converted on every call, as a user calls it);
-* ``decode+matmul (numpy)``: the numpy reference decode then ``np.matmul``; this is what a
-  decode-then-matmul path costs (AQLM's own CPU path for 1x16 is a torch decode + matmul);
+* ``decode+matmul (numpy)``: a vectorized numpy decode (one gather per codebook) then
+  ``np.matmul``; this is what a decode-then-matmul path costs (AQLM's own CPU path for 1x16
+  is the same in torch: ``embedding_bag`` decode + ``F.linear``);
 * ``decode+matmul (numba)``: our jitted decode then ``np.matmul``;
-* ``F32 GEMV``: ``np.matmul`` on the dense float32 matrix (OpenBLAS sgemv/sgemm).
+* ``F32 GEMV``: ``np.matmul`` on the dense float32 matrix (OpenBLAS sgemv/sgemm);
+* ``AQLM-style kernel`` (8-bit codebooks, batch 1): the algorithm of AQLM's numba CPU kernel
+  (lookup table, then ``prange`` over input groups adding into a shared output), run with one
+  thread because it races with more (AQLM#86).
 
 Every time is the median of ``--reps`` calls, rotating through enough copies of the quantized
 parts (and of the dense matrix) to exceed the last-level cache, so the data comes from DRAM.
@@ -34,9 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qformat.kernels import _ref  # noqa: E402, F401  (package import for the reference)
 from qformat.kernels._jit import fast, prange  # noqa: E402
-from qformat.kernels._ref import codebook as ref  # noqa: E402
 from qformat.layouts.codebook import from_codes  # noqa: E402
 
 #: Bytes the rotation sets must exceed (L3 on the reference machine is 32 MiB).
@@ -55,10 +57,39 @@ CONFIGS = [
 def _read_sum(buf, partial):
     chunk = buf.shape[0] // partial.shape[0]
     for p in prange(partial.shape[0]):
+        seg = buf[p * chunk:(p + 1) * chunk]  # loop from 0 over a slice: vectorizes in prange
         s = np.float32(0.0)
-        for i in range(p * chunk, (p + 1) * chunk):
-            s += buf[i]
+        for i in range(seg.shape[0]):
+            s += seg[i]
         partial[p] = s
+
+
+@fast(parallel=True)
+def _aqlm_style_gemv(codes_jom, lut, out):
+    """The algorithm of AQLM's CPU kernel as described in ../shared/notes/performance-anchors.md
+    §3 (written here from that description): lut [J, M, K]; codes permuted to [J, out, M];
+    ``prange`` over input groups, every thread adding into the shared output. Correct with one
+    thread only (the race AQLM#86 reports); timed here at 1 thread as the peer baseline."""
+    n_groups, rows, m = codes_jom.shape
+    for i in range(rows):
+        out[i] = 0.0
+    for j in prange(n_groups):
+        table = lut[j]
+        codes = codes_jom[j]
+        for i in range(rows):
+            s = np.float32(0.0)
+            for c in range(m):
+                s += table[c, np.intp(codes[i, c])]
+            out[i] += s
+
+
+def aqlm_style_linear(x, codes_jom, books, scales, ig):
+    """LUT (x groups . entries, numpy einsum) then the AQLM-style gather, times the scales."""
+    n_groups = codes_jom.shape[0]
+    lut = np.einsum("jt,mkt->jmk", x.reshape(n_groups, ig), books).astype(np.float32)
+    out = np.empty(codes_jom.shape[1], dtype=np.float32)
+    _aqlm_style_gemv(codes_jom, lut, out)
+    return out * scales
 
 
 def measure_bandwidth(reps: int = 7) -> float:
@@ -86,6 +117,20 @@ def timed(fn, args_list, reps: int) -> float:
     return statistics.median(times)
 
 
+def numpy_decode(qt, m: int, bits: int, ig: int) -> np.ndarray:
+    """A fast numpy decode (the decode-then-matmul baseline): one fancy-index gather per
+    codebook on the code words, summed, times the scales (AQLM's torch path does the same
+    with embedding_bag). Checked equal to the reference decode in the run."""
+    codes = qt.parts["codes"]
+    words = codes if bits == 8 else codes.view("<u2")
+    books = qt.parts["codebooks"].astype(np.float32)[:, :, 0, :]  # [M, K, ig]
+    out = books[0][words[:, 0::m]]
+    for c in range(1, m):
+        out += books[c][words[:, c::m]]
+    out *= qt.parts["scales"].astype(np.float32)[:, None, None]
+    return out.reshape(codes.shape[0], -1)
+
+
 def make_tensor(rng, out, inp, m, bits, ig):
     codes = rng.integers(0, 1 << bits, (out, inp // ig, m), dtype=np.int64)
     books = (rng.standard_normal((m, 1 << bits, 1, ig)) * 0.05).astype(np.float16)
@@ -103,6 +148,8 @@ def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
         for _ in range(copies - 1)
     ]
     dense = base.dequantize()
+    if not np.array_equal(numpy_decode(base, m, bits, ig), dense):
+        raise SystemExit(f"{name}: the numpy baseline decode disagrees with qformat")
     dense_copies = [dense] + [dense.copy() for _ in range(max(1, -(-COLD_BYTES // dense.nbytes))
                                                           - 1)]
     layout = base.layout
@@ -118,10 +165,7 @@ def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
             return qt.linear(x)
 
         def numpy_decode_matmul(qt, x=x):
-            w = ref.decode_codebook(qt.parts["codes"], qt.parts["codebooks"].astype(np.float32),
-                                    qt.parts["scales"].astype(np.float32), bits, False,
-                                    inp // ig)
-            return x @ w.T
+            return x @ numpy_decode(qt, m, bits, ig).T
 
         def numba_decode_matmul(qt, x=x):
             return x @ qt.dequantize().T
@@ -130,6 +174,23 @@ def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
             return x @ w.T
 
         t_ours = timed(ours, [(t,) for t in tensors], reps)
+        t_aqlm = None
+        if n == 1 and bits == 8:
+            import numba
+
+            m_books = base.parts["codebooks"].astype(np.float32)[:, :, 0, :]
+            jom = np.ascontiguousarray(base.parts["codes"].reshape(out, inp // ig, m)
+                                       .transpose(1, 0, 2))
+            scales32 = base.parts["scales"].astype(np.float32)
+            peer = aqlm_style_linear(x[0], jom, m_books, scales32, ig)
+            if not np.allclose(peer, want[0], rtol=1e-4, atol=1e-4 * np.abs(want).max()):
+                raise SystemExit(f"{name}: the AQLM-style baseline disagrees")
+            saved = numba.get_num_threads()
+            numba.set_num_threads(1)  # the peer kernel is only correct with one thread
+            try:
+                t_aqlm = timed(aqlm_style_linear, [(x[0], jom, m_books, scales32, ig)], reps)
+            finally:
+                numba.set_num_threads(saved)
         t_f32 = timed(f32, [(w,) for w in dense_copies], reps)
         t_nb = timed(numba_decode_matmul, [(t,) for t in tensors], max(3, reps // 3))
         t_np = timed(numpy_decode_matmul, [(t,) for t in tensors], 3)
@@ -139,6 +200,8 @@ def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
             "f32_matmul_ms": t_f32 * 1e3,
             "numba_decode_matmul_ms": t_nb * 1e3,
             "numpy_decode_matmul_ms": t_np * 1e3,
+            "aqlm_style_1thread_ms": None if t_aqlm is None else t_aqlm * 1e3,
+            "speedup_vs_aqlm_style_1thread": None if t_aqlm is None else t_aqlm / t_ours,
             "speedup_vs_f32": t_f32 / t_ours,
             "speedup_vs_numpy_decode_matmul": t_np / t_ours,
             "speedup_vs_numba_decode_matmul": t_nb / t_ours,
@@ -184,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['numba_decode_matmul_ms']:.2f} ms "
                   f"({r['speedup_vs_numba_decode_matmul']:.1f}x) | "
                   f"{100 * r['fraction_of_roofline']:.1f}% of roofline | "
-                  f"rel.err {r['rel_error']:.1e}")
+                  f"rel.err {r['rel_error']:.1e}"
+                  + ("" if r["aqlm_style_1thread_ms"] is None else
+                     f" | AQLM-style kernel 1 thread {r['aqlm_style_1thread_ms']:.3f} ms "
+                     f"({r['speedup_vs_aqlm_style_1thread']:.2f}x)"))
     if args.json:
         args.json.write_text(json.dumps({"size": size, "bandwidth_bytes_per_s": bandwidth,
                                          "threads": threads, "results": rows}, indent=1))

@@ -104,8 +104,9 @@ def _unpack_rows(packed, bits, out):
     rows, n = out.shape
     for i in prange(rows):
         row = packed[i]
+        dst = out[i]
         for k in range(n):
-            out[i, k] = np.int32(_code_at(row, k, bits))
+            dst[k] = _code_at(row, k, bits)
 
 
 def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
@@ -167,34 +168,53 @@ def f16_to_f32(bits: np.ndarray) -> np.ndarray:
     return out.reshape(arr.shape)
 
 
+# -- code words ----------------------------------------------------------------------------------
+def _code_words(codes: np.ndarray, bits: int, count: int) -> np.ndarray:
+    """One code per element, ``[rows, count]``: the bytes themselves for 8-bit codes, a uint16
+    view for 16-bit codes, and an unpacked uint16 copy for any other width. Hot loops then
+    index plain integer arrays (bit extraction in the inner loop costs ~3x)."""
+    if bits == 8:
+        return codes
+    if bits == 16:
+        return codes.view("<u2")
+    words = np.empty((codes.shape[0], count), dtype=np.uint16)
+    _unpack_rows(codes, bits, words)
+    return _readonly(words)
+
+
 # -- decode ------------------------------------------------------------------------------------
 @exact(parallel=True)
-def _decode(codes, books, scales, bits, product, in_groups, out):
+def _decode(words, books, scales, product, in_groups, out):
+    """Each output element is computed in a register, in the spec's order (+0.0, then each
+    codebook's entry in turn, then times the scale) and stored once. Inner loops index views
+    from 0, which lets LLVM drop numba's negative-index wraparound code (an offset index
+    ``a[lo + t]`` pays it on every access and ran 3x slower)."""
     m, _, og, sub = books.shape
     ig = sub * m if product else sub
-    n_out_groups = codes.shape[0]
-    cols = in_groups * ig
-    for g in prange(n_out_groups):
-        row = codes[g]
+    for g in prange(words.shape[0]):
+        row = words[g]
         for r in range(og):
-            dst = out[g * og + r]
-            for i in range(cols):
-                dst[i] = np.float32(0.0)
-        for j in range(in_groups):
-            col = j * ig
-            for c in range(m):
-                k = _code_at(row, j * m + c, bits)
-                lo = col + c * sub if product else col
-                for r in range(og):
-                    dst = out[g * og + r]
-                    entry = books[c, k, r]
-                    for t in range(sub):
-                        dst[lo + t] += entry[t]
-        for r in range(og):
-            dst = out[g * og + r]
+            dst_row = out[g * og + r]
             s = scales[g * og + r]
-            for i in range(cols):
-                dst[i] = dst[i] * s
+            for j in range(in_groups):
+                codes = row[j * m:(j + 1) * m]
+                if product:
+                    for c in range(m):
+                        entry = books[c, np.intp(codes[c]), r]
+                        dst = dst_row[j * ig + c * sub:j * ig + (c + 1) * sub]
+                        for t in range(sub):
+                            dst[t] = (np.float32(0.0) + entry[t]) * s
+                else:
+                    dst = dst_row[j * ig:(j + 1) * ig]
+                    first = books[0, np.intp(codes[0]), r]
+                    for t in range(sub):
+                        dst[t] = np.float32(0.0) + first[t]
+                    for c in range(1, m):
+                        entry = books[c, np.intp(codes[c]), r]
+                        for t in range(sub):
+                            dst[t] = dst[t] + entry[t]
+                    for t in range(sub):
+                        dst[t] = dst[t] * s
 
 
 def _check_layout_args(codes, books, scales, bits, in_groups):
@@ -230,31 +250,52 @@ def decode_codebook(
     m, _, og, sub = books.shape
     ig = sub * m if product else sub
     out = np.empty((codes.shape[0] * og, in_groups * ig), dtype=np.float32)
-    _decode(codes, books, scales, bits, bool(product), in_groups, out)
+    words = _code_words(codes, bits, in_groups * m)
+    _decode(words, books, scales, bool(product), in_groups, out)
     return out
 
 
 # -- linear ------------------------------------------------------------------------------------
 @fast(parallel=True)
-def _build_lut(x, books_t, product, in_groups, lut):
-    """lut[j*M + c, r, k, b] = x[b, columns of codebook c in group j] . books[c, k, r, :]."""
+def _build_lut(x, books_t, product, in_groups, scratch, lut):
+    """lut[j*M + c, r, k, b] = x[b, columns of codebook c in group j] . books[c, k, r, :].
+
+    Each task computes its tables with the entries as vector lanes (``books_t`` is
+    ``[M, og, sub, K]``, so the innermost loop runs over contiguous entries), in its own
+    scratch ``[n, K]``, then stores them batch-innermost (one code then selects ``n``
+    consecutive values)."""
     n = x.shape[0]
     m, og, sub, size = books_t.shape
     ig = sub * m if product else sub
-    for jm in prange(in_groups * m):
-        j = jm // m
-        c = jm - j * m
-        lo = j * ig + (c * sub if product else 0)
-        for r in range(og):
-            for b in range(n):
-                dst = lut[jm, r, :, b]
-                for k in range(size):
-                    dst[k] = np.float32(0.0)
-                for t in range(sub):
-                    xv = x[b, lo + t]
-                    src = books_t[c, r, t]
+    jm_count = in_groups * m
+    n_tasks = scratch.shape[0]
+    per_task = (jm_count + n_tasks - 1) // n_tasks
+    for task in prange(n_tasks):
+        tmp = scratch[task]
+        for jm in range(task * per_task, min(jm_count, (task + 1) * per_task)):
+            j = jm // m
+            c = jm - j * m
+            lo = j * ig + (c * sub if product else 0)
+            for r in range(og):
+                for b in range(n):
+                    row = tmp[b]
                     for k in range(size):
-                        dst[k] += xv * src[k]
+                        row[k] = np.float32(0.0)
+                    xs = x[b, lo:lo + sub]
+                    for t in range(sub):
+                        xv = xs[t]
+                        src = books_t[c, r, t]
+                        for k in range(size):
+                            row[k] += xv * src[k]
+                dst = lut[jm, r]
+                if n == 1:
+                    src0 = tmp[0]
+                    for k in range(size):
+                        dst[k, 0] = src0[k]
+                else:
+                    for k in range(size):
+                        for b in range(n):
+                            dst[k, b] = tmp[b, k]
 
 
 @exact
@@ -309,79 +350,144 @@ def _gather_b1_u8(codes64, lut_flat, scales, out, rows_per_block, words_per_chun
 
 
 @exact(parallel=True)
-def _gather_b1(codes, lut, scales, bits, out):
+def _gather_b1(words, lut, scales, out):
     """Batch 1, any code width and out-group size: one row group per iteration."""
-    n_out_groups = codes.shape[0]
     jm_count, og, _ = lut.shape
-    for g in prange(n_out_groups):
-        row = codes[g]
+    for g in prange(words.shape[0]):
+        row = words[g]
         for r in range(og):
+            table = lut[:, r]
             acc = np.float32(0.0)
             for jm in range(jm_count):
-                acc += lut[jm, r, _code_at(row, jm, bits)]
+                acc += table[jm, np.intp(row[jm])]
             out[g * og + r] = acc * scales[g * og + r]
 
 
+@exact(parallel=True)
+def _gather_batch(words, lut_flat, og, size, n, scales, out):
+    """Batch n > 1, any code width: one code selects n consecutive table values (``lut`` is
+    ``[JM, og, K, n]``, flattened), summed in up to eight scalar accumulators per pass (flat
+    indexing: a view per code would cost more than the additions)."""
+    jm_count = words.shape[1]
+    for g in prange(words.shape[0]):
+        row = words[g]
+        for r in range(og):
+            o = g * og + r
+            for b0 in range(0, n, 8):
+                width = min(8, n - b0)
+                a0 = np.float32(0.0)
+                a1 = np.float32(0.0)
+                a2 = np.float32(0.0)
+                a3 = np.float32(0.0)
+                a4 = np.float32(0.0)
+                a5 = np.float32(0.0)
+                a6 = np.float32(0.0)
+                a7 = np.float32(0.0)
+                for jm in range(jm_count):
+                    base = ((jm * og + r) * size + np.intp(row[jm])) * n + b0
+                    a0 += lut_flat[base]
+                    if width > 1:
+                        a1 += lut_flat[base + 1]
+                    if width > 2:
+                        a2 += lut_flat[base + 2]
+                    if width > 3:
+                        a3 += lut_flat[base + 3]
+                    if width > 4:
+                        a4 += lut_flat[base + 4]
+                    if width > 5:
+                        a5 += lut_flat[base + 5]
+                    if width > 6:
+                        a6 += lut_flat[base + 6]
+                    if width > 7:
+                        a7 += lut_flat[base + 7]
+                s = scales[o]
+                sums = (a0, a1, a2, a3, a4, a5, a6, a7)
+                for i in range(width):
+                    out[b0 + i, o] = sums[i] * s
+
+
 @fast(parallel=True)
-def _gather_batch(codes, lut, scales, bits, acc_scratch, out):
-    """Batch n > 1: one code selects n consecutive table values (a vector over the batch)."""
-    n_out_groups = codes.shape[0]
-    jm_count, og, _, n = lut.shape
-    for g in prange(n_out_groups):
-        row = codes[g]
+def _direct_linear(x, words, books, scales, product, in_groups, acc_scratch, out):
+    """Large codebooks (1x16): gather each entry once and take its dot product with the input
+    slice of every batch row; accumulators per (row, batch) in ``acc_scratch[g]``."""
+    n = x.shape[0]
+    m, _, og, sub = books.shape
+    ig = sub * m if product else sub
+    for g in prange(words.shape[0]):
+        row = words[g]
         acc = acc_scratch[g]
         for r in range(og):
             for b in range(n):
                 acc[r, b] = np.float32(0.0)
-        for jm in range(jm_count):
-            k = _code_at(row, jm, bits)
-            for r in range(og):
-                src = lut[jm, r, k]
-                dst = acc[r]
-                for b in range(n):
-                    dst[b] += src[b]
-        for r in range(og):
-            s = scales[g * og + r]
-            for b in range(n):
-                out[b, g * og + r] = acc[r, b] * s
-
-
-@fast(parallel=True)
-def _direct_linear(x, codes, books, scales, bits, product, in_groups, acc_scratch, out):
-    """Large codebooks (1x16): gather each entry and multiply it into per-lane accumulators."""
-    n = x.shape[0]
-    m, _, og, sub = books.shape
-    ig = sub * m if product else sub
-    n_out_groups = codes.shape[0]
-    for g in prange(n_out_groups):
-        row = codes[g]
-        acc = acc_scratch[g]  # [og, n, sub]
-        for r in range(og):
-            for b in range(n):
-                for t in range(sub):
-                    acc[r, b, t] = np.float32(0.0)
         for j in range(in_groups):
             for c in range(m):
-                k = _code_at(row, j * m + c, bits)
+                k = np.intp(row[j * m + c])
                 lo = j * ig + (c * sub if product else 0)
                 for r in range(og):
                     entry = books[c, k, r]
                     for b in range(n):
-                        xb = x[b, lo:lo + sub]
-                        dst = acc[r, b]
+                        xs = x[b, lo:lo + sub]
+                        s = np.float32(0.0)
                         for t in range(sub):
-                            dst[t] += xb[t] * entry[t]
+                            s += xs[t] * entry[t]
+                        acc[r, b] += s
         for r in range(og):
-            s = scales[g * og + r]
             for b in range(n):
-                total = np.float32(0.0)
+                out[b, g * og + r] = acc[r, b] * scales[g * og + r]
+
+
+@fast(parallel=True)
+def _direct_b1_rows4(x, words, books, scales, product, in_groups, out):
+    """Batch 1, out groups of 1, large codebooks: four rows at a time, so that four
+    independent entry gathers (cache misses for a 2 MiB 1x16 codebook) are in flight together;
+    about 1.5x faster than one row at a time. Rows past the last multiple of 4 are left to
+    the caller."""
+    m, _, _, sub = books.shape
+    ig = sub * m if product else sub
+    xb = x[0]
+    for blk in prange(words.shape[0] // 4):
+        o = blk * 4
+        w0 = words[o]
+        w1 = words[o + 1]
+        w2 = words[o + 2]
+        w3 = words[o + 3]
+        a0 = np.float32(0.0)
+        a1 = np.float32(0.0)
+        a2 = np.float32(0.0)
+        a3 = np.float32(0.0)
+        for j in range(in_groups):
+            for c in range(m):
+                n = j * m + c
+                lo = j * ig + (c * sub if product else 0)
+                xs = xb[lo:lo + sub]
+                e0 = books[c, np.intp(w0[n]), 0]
+                e1 = books[c, np.intp(w1[n]), 0]
+                e2 = books[c, np.intp(w2[n]), 0]
+                e3 = books[c, np.intp(w3[n]), 0]
+                s0 = np.float32(0.0)
+                s1 = np.float32(0.0)
+                s2 = np.float32(0.0)
+                s3 = np.float32(0.0)
                 for t in range(sub):
-                    total += acc[r, b, t]
-                out[b, g * og + r] = total * s
+                    xv = xs[t]
+                    s0 += xv * e0[t]
+                    s1 += xv * e1[t]
+                    s2 += xv * e2[t]
+                    s3 += xv * e3[t]
+                a0 += s0
+                a1 += s1
+                a2 += s2
+                a3 += s3
+        out[0, o] = a0 * scales[o]
+        out[0, o + 1] = a1 * scales[o + 1]
+        out[0, o + 2] = a2 * scales[o + 2]
+        out[0, o + 3] = a3 * scales[o + 3]
 
 
-#: Rows per thread block and uint64 code words (8 codes) per chunk of the batch-1 8-bit kernel
-#: (tuned with tools/bench_codebook.py: a chunk's tables, 8 KiB per word, stay in L2).
+#: Rows per thread block and uint64 code words (8 codes) per chunk of the batch-1 8-bit kernel.
+#: A chunk's tables take 8 KiB per word. Interleaved A/B runs on the reference machine found
+#: whole rows (no chunking) fastest for 4096x4096 2x8 (3.4 vs 5.4 ms for chunks of 8 words);
+#: chunking stays available for CPUs with smaller caches.
 GATHER_ROWS_PER_BLOCK = 256
 GATHER_WORDS_PER_CHUNK = 1 << 30
 
@@ -411,26 +517,43 @@ def linear_codebook(
     rows = n_out_groups * og
     out = np.empty((n, rows), dtype=np.float32)
     jm_count = in_groups * m
-    lut_bytes = jm_count * og * size * n * 4
     if n == 0 or rows == 0:
         out[...] = 0
         return out
+    fast8 = bits == 8 and og == 1 and jm_count % 8 == 0
+    per_call = 1 if fast8 else n  # the 8-bit path runs one input vector at a time
+    lut_bytes = jm_count * og * size * per_call * 4
     if lut_bytes > LUT_MAX_BYTES or size > max(rows, 16):
-        scratch = np.empty((n_out_groups, og, n, sub), dtype=np.float32)
-        _direct_linear(x, codes, books, scales, bits, bool(product), in_groups, scratch, out)
+        words = _code_words(codes, bits, jm_count)
+        if n == 1 and og == 1 and rows >= 4:
+            _direct_b1_rows4(x, words, books, scales, bool(product), in_groups, out)
+            done = rows - rows % 4
+        else:
+            done = 0
+        if done < rows:
+            rest = words.shape[0] - done // og
+            _direct_linear(x, words[done // og:], books, scales[done:], bool(product),
+                           in_groups, np.empty((rest, og, n), dtype=np.float32),
+                           out[:, done:])
         return out
     books_t = _readonly(np.ascontiguousarray(books.transpose(0, 2, 3, 1)))  # [M, og, sub, K]
-    lut = np.empty((jm_count, og, size, n), dtype=np.float32)
-    _build_lut(x, books_t, bool(product), in_groups, lut)
+    n_tasks = min(jm_count, 64)
+    scratch = np.empty((n_tasks, per_call, size), dtype=np.float32)
+    lut = np.empty((jm_count, og, size, per_call), dtype=np.float32)
+    if fast8:
+        codes64 = codes.view(np.uint64)
+        for b in range(n):
+            _build_lut(x[b:b + 1], books_t, bool(product), in_groups, scratch, lut)
+            _gather_b1_u8(codes64, _readonly(lut).reshape(-1), scales, out[b],
+                          GATHER_ROWS_PER_BLOCK, GATHER_WORDS_PER_CHUNK)
+        return out
+    _build_lut(x, books_t, bool(product), in_groups, scratch, lut)
     lut = _readonly(lut)
+    words = _code_words(codes, bits, jm_count)
     if n > 1:
-        scratch = np.empty((n_out_groups, og, n), dtype=np.float32)
-        _gather_batch(codes, lut, scales, bits, scratch, out)
-    elif bits == 8 and og == 1 and jm_count % 8 == 0 and jm_count:
-        _gather_b1_u8(codes.view(np.uint64), lut.reshape(-1), scales, out[0],
-                      GATHER_ROWS_PER_BLOCK, GATHER_WORDS_PER_CHUNK)
+        _gather_batch(words, lut.reshape(-1), og, size, n, scales, out)
     else:
-        _gather_b1(codes, lut.reshape(jm_count, og, size), scales, bits, out[0])
+        _gather_b1(words, lut.reshape(jm_count, og, size), scales, out[0])
     return out
 
 
