@@ -407,7 +407,13 @@ def from_aqlm(
                               expected=f"stored values {low_ok}..{size - 1} "
                                        f"({bits}-bit codes, signed storage wraps)",
                               found=f"{lo}..{hi}")
-    unsigned = codes.astype(np.int64) % size if codes.dtype.kind == "i" else codes
+    if codes.dtype.kind == "i" and codes.dtype.itemsize * 8 == bits:
+        native = codes.astype(codes.dtype.newbyteorder("="), copy=False)
+        unsigned = native.view(f"u{native.dtype.itemsize}")  # two's complement: value mod 2**B
+    elif codes.dtype.kind == "i":
+        unsigned = codes.astype(np.int64) % size
+    else:
+        unsigned = codes
     row_scales = np.repeat(scales.reshape(n_out_groups), og)
     return from_codes(unsigned, books, row_scales, mode="additive", dtype=dtype,
                       codebook_dtype=codebooks_dtype, scale_dtype=scales_dtype)

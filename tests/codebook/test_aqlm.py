@@ -209,3 +209,14 @@ class TestBadInput:
         with pytest.raises(qformat.LayoutError, match="integers"):
             from_aqlm(codes.astype(np.float32), books, scales, in_group_size=8,
                       out_group_size=1, num_codebooks=2, nbits_per_codebook=8)
+
+
+@pytest.mark.parametrize("storage", [">i2", "<u2", "<i4"])
+def test_other_code_storage(rng, storage):
+    """Big-endian, unsigned and wider storage of 16-bit codes decode the same codes."""
+    codes, books, scales = _generated_aqlm(rng, 8, 8, 1, 16, 1, 2, np.int16)
+    want = _aqlm_reference(codes, books, scales, 16)
+    stored = (codes.astype(np.int64) % 65536 if storage == "<u2" else codes).astype(storage)
+    qt = from_aqlm(stored, books, scales, in_group_size=2, out_group_size=1, num_codebooks=1,
+                   nbits_per_codebook=16)
+    assert np.array_equal(qt.dequantize().view(np.uint32), want.view(np.uint32))
