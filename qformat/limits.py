@@ -48,6 +48,15 @@ GGUF_MAX_KV = 1_000_000
 # --- safetensors -------------------------------------------------------------------------------
 #: Largest safetensors JSON header (the reference implementation's MAX_HEADER_SIZE).
 SAFETENSORS_MAX_HEADER_BYTES = 100_000_000
+#: Most tensors one safetensors header may list (a 100 MB header holds ~1.5M minimal entries).
+SAFETENSORS_MAX_TENSORS = 1_000_000
+#: Longest safetensors tensor name, in UTF-8 bytes.
+SAFETENSORS_MAX_NAME_BYTES = 4096
+#: Most tensors one sharded checkpoint's index may map.
+SAFETENSORS_MAX_INDEX_ENTRIES = 10_000_000
+#: Fewest stored bits per logical weight a quantized tensor may claim: a decompression-bomb
+#: guard (real schemes store >= ~1 bit per weight; AQLM 1x8 with groups of 16 stores 0.5).
+SAFETENSORS_MIN_BITS_PER_WEIGHT = 0.1
 
 # --- ONNX / TFLite -----------------------------------------------------------------------------
 #: Largest ONNX protobuf read into memory (protobuf's own 2 GiB message limit).
@@ -65,3 +74,14 @@ CODEBOOK_MAX_COUNT = 64
 LEVEL_TABLE_MAX_ENTRIES = 256
 #: Most weights in one codebook group (out_group_size x in_group_size); bounds per-group scratch.
 CODEBOOK_MAX_GROUP_ELEMENTS = 4096
+
+# --- TFLite ----------------------------------------------------------------------------------
+#: Largest TFLite metadata entry decoded for display (CONVERSION_METADATA, version strings);
+#: longer entries are listed by size only.
+TFLITE_MAX_METADATA_BYTES = 1 << 20
+
+# --- ONNX ------------------------------------------------------------------------------------
+#: Deepest nesting of ONNX subgraphs (If/Loop/Scan bodies) walked by the reader.
+ONNX_MAX_GRAPH_DEPTH = 32
+#: Largest dense element count an ONNX sparse initializer may expand to (1 GiB of float32).
+ONNX_MAX_SPARSE_DENSE_ELEMENTS = 1 << 28

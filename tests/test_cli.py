@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import qformat
 from qformat.cli import main
 
 from .conftest import FIXTURES, ROOT
@@ -36,15 +37,20 @@ def test_inspect_json_has_the_contract_shape(capsys) -> None:
     for t in d["tensors"]:
         assert set(t) >= {"name", "shape", "dtype", "method", "bits", "group_size", "symmetric",
                           "bits_per_weight", "nbytes"}
+    head = next(t for t in d["tensors"] if t["name"] == "lm_head.weight")
+    assert head["dtype"] == "BF16" and head["bits_per_weight"] == 16.0
+    assert head["shape"] == [64, 96] and head["nbytes"] == 64 * 96 * 2
+    up = next(t for t in d["tensors"] if t["name"] == "mlp.up.weight")
+    assert (up["method"], up["bits"], up["group_size"]) == ("bitpack", 4, 32)
+    assert 4 < up["bits_per_weight"] < 5
     down = next(t for t in d["tensors"] if t["name"] == "mlp.down.weight")
-    assert down["dtype"] == "BF16" and down["bits_per_weight"] == 16.0
-    assert down["shape"] == [32, 96] and down["nbytes"] == 32 * 96 * 2
+    assert down["method"] == "sparse" and d["quantization"]["methods"] == ["bitpack", "sparse"]
 
 
 def test_inspect_text_lists_tensors(capsys) -> None:
     assert main(["inspect", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
-    assert "qformat" in out and "mlp.up.weight" in out and "96x32" in out
+    assert "qformat" in out and "mlp.up.weight" in out and "96x64" in out and "bitpack" in out
 
 
 def test_inspect_truncates_long_metadata(tmp_path: Path, capsys) -> None:
@@ -79,7 +85,7 @@ def test_dequantize_writes_npy(tmp_path: Path, capsys) -> None:
     out = tmp_path / "w.npy"
     assert main(["dequantize", str(EXAMPLE), "mlp.down.weight", "-o", str(out)]) == 0
     arr = np.load(out)
-    assert arr.dtype == np.float32 and arr.shape == (32, 96)
+    assert arr.dtype == np.float32 and arr.shape == (64, 96)
     import qformat
 
     with qformat.open(EXAMPLE) as m:
@@ -115,3 +121,27 @@ def test_console_script_inspect_does_not_import_numba_or_matplotlib() -> None:
 def test_help_runs_as_a_module() -> None:
     res = run("--help")
     assert res.returncode == 0 and "inspect" in res.stdout and "verify" in res.stdout
+
+
+def test_sniff_finds_index_json_with_a_large_metadata_block_first(tmp_path: Path) -> None:
+    import json as _json
+
+    from qformat.readers.sniff import sniff
+
+    index = {"metadata": {"note": "x" * 10_000}, "weight_map": {"a": "model.safetensors"}}
+    (tmp_path / "model.safetensors.index.json").write_text(_json.dumps(index))
+    assert sniff(tmp_path / "model.safetensors.index.json") == "safetensors"
+    (tmp_path / "other.json").write_text(_json.dumps({"metadata": {"note": "x" * 10_000}}))
+    with pytest.raises(qformat.UnsupportedError, match="unrecognised"):
+        sniff(tmp_path / "other.json")
+
+
+def test_sniff_refuses_fifos_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    from qformat.readers.sniff import sniff
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(qformat.UnsupportedError, match="not a regular file"):
+        sniff(fifo)

@@ -36,15 +36,20 @@ HOSTILE = FIXTURES / "hostile" / "qf"
 
 # -- the bundled example ------------------------------------------------------------------------
 def example_tensors() -> dict[str, Any]:
-    """A tiny two-layer MLP, in the formats the container holds today."""
+    """A tiny two-layer MLP stored with each layout the container holds."""
     rng = np.random.default_rng(7)
+    up = rng.standard_normal((96, 64)).astype(np.float32) * 0.1
+    down = rng.standard_normal((64, 96)).astype(np.float32) * 0.1
+    down[rng.integers(0, 64, 12), rng.integers(0, 96, 12)] *= 25  # a few outliers
     tensors: dict[str, Any] = {
-        "embed.weight": rng.standard_normal((64, 32)).astype(np.float16),
-        "mlp.up.weight": rng.standard_normal((96, 32)).astype(np.float32) * 0.1,
-        "mlp.down.weight": qformat.quantize(
-            rng.standard_normal((32, 96)).astype(np.float32) * 0.1, "raw", dtype="BF16"),
+        "embed.weight": rng.standard_normal((64, 64)).astype(np.float16),
+        "mlp.up.weight": qformat.quantize(up, "bitpack", bits=4, group_size=32),
+        "mlp.down.weight": qformat.quantize(down, "sparse", group_size=16),
+        "mlp.gate.weight": qformat.quantize(up, "bitpack", bits=4, group_size=64,
+                                            levels="nf4"),
+        "lm_head.weight": qformat.quantize(up.T, "raw", dtype="BF16"),
         "mlp.up.bias": np.zeros(96, dtype=np.float32),
-        "norm.weight": np.ones(32, dtype=np.float32),
+        "norm.weight": np.ones(64, dtype=np.float32),
         "token_ids": np.arange(10, dtype=np.int32),
     }
     return tensors

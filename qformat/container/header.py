@@ -199,10 +199,11 @@ def parse_header(obj: Any, *, minor: int, data_available: int, path: str = "") -
         entries: list[TensorEntry] = []
         skipped: list[str] = []
         names: set[str] = set()
-        layout_cache: dict[str, Layout] = {}
+        layout_cache: dict[Any, Layout] = {}
+        spec_cache: dict[Any, tuple[PartSpec, ...]] = {}
         end = 0  # running end of the data written so far
         for t in tensors:
-            entry, end = _parse_tensor(t, strict, end, data_available, layout_cache)
+            entry, end = _parse_tensor(t, strict, end, data_available, layout_cache, spec_cache)
             if entry.name in names:
                 raise HeaderError("duplicate tensor name [QF-TEN-003]", tensor=entry.name,
                                   field="name")
@@ -226,7 +227,8 @@ def _part_error(name: str, i: int, p: Any, what: str) -> QFormatError:
 
 
 def _parse_tensor(t: Any, strict: bool, end: int, available: int,
-                  layout_cache: dict[Any, Layout]) -> tuple[TensorEntry, int]:
+                  layout_cache: dict[Any, Layout],
+                  spec_cache: dict[Any, tuple[PartSpec, ...]]) -> tuple[TensorEntry, int]:
     # Hot loop of a 20,000-tensor header: fast paths first, messages built only on error.
     if type(t) is not dict or t.keys() != _TENSOR_KEYS:
         _keys(t, _TENSOR_KEYS, _NONE, "tensor entry", strict, "QF-TEN-002",
@@ -264,10 +266,14 @@ def _parse_tensor(t: Any, strict: bool, end: int, available: int,
             except QFormatError as exc:
                 raise exc.with_context(tensor=name) from None
             layout_cache[key] = layout
-        try:
-            specs = layout.part_specs(shape, dtype)
-        except QFormatError as exc:
-            raise exc.with_context(tensor=name) from None
+        skey = (key, shape, dtype)  # models repeat shapes: compute each part list once
+        specs = spec_cache.get(skey)
+        if specs is None:
+            try:
+                specs = layout.part_specs(shape, dtype)
+            except QFormatError as exc:
+                raise exc.with_context(tensor=name) from None
+            spec_cache[skey] = specs
     elif must:
         raise UnsupportedError("unknown layout [QF-TEN-006]", tensor=name, field="layout.name",
                                expected=registry.layout_names(), found=lname)

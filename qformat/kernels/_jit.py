@@ -25,17 +25,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 FAST_FLAGS = frozenset({"reassoc", "nsz", "arcp", "contract"})
 
 
-def exact(fn: F | None = None, *, parallel: bool = False) -> Any:
-    """Compile a bit-exact kernel (no fast-math)."""
+def exact(fn: F | None = None, *, parallel: bool = False, inline: str = "never") -> Any:
+    """Compile a bit-exact kernel (no fast-math).
+
+    ``inline="always"`` inlines a small helper into its callers at numba-IR level (LLVM does
+    not inline numba's calls reliably: each costs a call with exploded array arguments).
+    """
     deco = numba.njit(cache=True, nogil=True, parallel=parallel, fastmath=False,
-                      error_model="numpy", boundscheck=False)
+                      error_model="numpy", boundscheck=False, inline=inline)
     return deco if fn is None else deco(fn)
 
 
-def fast(fn: F | None = None, *, parallel: bool = False) -> Any:
+def fast(fn: F | None = None, *, parallel: bool = False, inline: str = "never") -> Any:
     """Compile a kernel whose reductions may be reassociated (tolerance-compared)."""
     deco = numba.njit(cache=True, nogil=True, parallel=parallel, fastmath=set(FAST_FLAGS),
-                      error_model="numpy", boundscheck=False)
+                      error_model="numpy", boundscheck=False, inline=inline)
     return deco if fn is None else deco(fn)
 
 

@@ -15,6 +15,8 @@ __all__ = ["layout_class", "layout_from_dict", "layout_names", "register_layout"
 # name -> "module:Class". Adding a layout is one line here (or register_layout at run time).
 _BUILTIN: dict[str, str] = {
     "raw": "qformat.layouts.raw:RawLayout",
+    "bitpack": "qformat.layouts.bitpack:BitPackedLayout",
+    "sparse": "qformat.layouts.sparse:SparseLayout",
     "codebook": "qformat.layouts.codebook:CodebookLayout",
 }
 _LOADED: dict[str, type[Layout]] = {}

@@ -5,7 +5,9 @@ Imports nothing heavy: it runs on every ``qformat inspect``.
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 import struct
 
 from .. import limits, spec
@@ -36,24 +38,32 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 
 def _looks_like_onnx(buf: bytes, file_size: int) -> bool:
-    """Walk the first protobuf fields: every tag must be a ModelProto field of the right type."""
+    """Walk the first protobuf fields: every tag must be a ModelProto field of the right type.
+
+    A file that starts with a plausible ``ir_version`` (field 1, 1..64: every writer puts it
+    first) and then breaks (a length past the end, a bad tag) is still called ONNX, so that the
+    reader reports it as a truncated or corrupt model rather than an unknown format.
+    """
     pos, seen = 0, 0
+    damaged_onnx = False
     try:
         while pos < len(buf) and seen < 8:
             tag, pos = _varint(buf, pos)
             field, wire = tag >> 3, tag & 7
             if _ONNX_FIELDS.get(field) != wire:
-                return False
+                return damaged_onnx
             if wire == 0:
-                _, pos = _varint(buf, pos)
+                value, pos = _varint(buf, pos)
+                if seen == 0 and field == 1 and 1 <= value <= 64:
+                    damaged_onnx = True
             else:
                 length, pos = _varint(buf, pos)
                 if pos + length > file_size:
-                    return False
+                    return damaged_onnx
                 pos += length
             seen += 1
     except ValueError:
-        return False
+        return damaged_onnx
     return seen > 0
 
 
@@ -88,9 +98,17 @@ def sniff(path: str | os.PathLike[str]) -> str:
         raise UnsupportedError("directory holds no safetensors checkpoint", path=path,
                                expected=_SUPPORTED)
     try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise UnsupportedError(f"cannot read file: {exc.strerror}", path=path) from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise UnsupportedError("not a regular file", path=path, expected=_SUPPORTED)
+    try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(4096)
+            if sniff_bytes(head, size) is None and _is_index_json(f, head, size):
+                return "safetensors"
     except OSError as exc:
         raise UnsupportedError(f"cannot read file: {exc.strerror}", path=path) from None
     fmt = sniff_bytes(head, size)
@@ -98,3 +116,15 @@ def sniff(path: str | os.PathLike[str]) -> str:
         raise UnsupportedError("unrecognised file format", path=path, expected=_SUPPORTED,
                                found=head[:8])
     return fmt
+
+
+def _is_index_json(f, head: bytes, size: int) -> bool:
+    """A sharded checkpoint's index: a JSON object with a ``weight_map`` (anywhere in it)."""
+    if head.lstrip()[:1] != b"{" or size > limits.MAX_SIDECAR_JSON_BYTES:
+        return False
+    f.seek(0)
+    try:
+        obj = json.loads(f.read(size))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(obj, dict) and isinstance(obj.get("weight_map"), dict)

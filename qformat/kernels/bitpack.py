@@ -1,0 +1,821 @@
+"""Numba kernels of the bitpack layout: pack, unpack, dequantize, fused ``x @ W.T``.
+
+Public wrappers validate every argument (dtype, contiguity, shapes, value ranges) and then call
+private jitted bodies, which do no bounds checks. The numpy references with the same names live
+in :mod:`qformat.kernels._ref.bitpack`; ``specs/layouts/bitpack.md`` defines the numbers.
+
+How the bodies are organised (and why):
+
+* One compiled specialization per body. Side arrays arrive in three typed slots (uint16 for
+  F16/BF16 bits, float32, uint8) plus a kind code, unused slots get empty dummies, and every
+  input is passed as a read-only view, so mmap'd and in-memory tensors share one compiled body
+  (each extra specialization costs ~1 s of compile on first use).
+* F16/BF16 values are decoded from their bits with integer operations and a power-of-two
+  table, once per group: exact, and far cheaper than numpy's float16 conversion.
+* The hot loops never shift packed bytes (numba widens ``uint8 >> n`` to 64 bits, which stops
+  vectorization); they mask bit fields in place and fold the power of two of the field into a
+  pre-scaled copy of x (GEMV) or into an exact multiply by 2**-n (dequantize).
+* Dequantization is ``exact`` (no fast-math: bit-identical to the reference); dot products are
+  ``fast`` (reassociation lets the reductions vectorize).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+
+from ..errors import ArgumentError
+from ._bitpack_common import Geometry, check_arrays, check_content, check_out
+from ._jit import exact, fast, prange
+
+__all__ = ["dequantize", "fast_gemv_supported", "linear", "pack_codes", "unpack_codes"]
+
+# kinds of side arrays (scales, zero points, biases)
+_F32, _F16, _BF16, _U8 = 0, 1, 2, 3
+_KIND = {"F32": _F32, "F16": _F16, "BF16": _BF16, "U8": _U8}
+# zero-point modes
+_MODE = {"none": 0, "int": 1, "float": 2, "bias": 3}
+
+#: 2**(e-25) for F16 exponent e >= 1, 2**-24 for e = 0 (subnormals): value = mantissa * table[e]
+_F16_POW2 = np.array([2.0**-24] + [2.0 ** (e - 25) for e in range(1, 32)], dtype=np.float32)
+#: 2**(e-134) for BF16 exponent e >= 1, 2**-133 for e = 0 (all exactly representable in float32)
+_BF16_POW2 = np.array([2.0**-133] + [2.0 ** (e - 134) for e in range(1, 256)], dtype=np.float32)
+
+#: below this many values (rows x k x batch) a call runs on one thread: starting a parallel
+#: region costs ~20 us on a quiet machine and several ms when the cores are oversubscribed
+PARALLEL_MIN_VALUES = 1 << 18
+#: rows per parallel work item for kernels that need a scratch row
+_CHUNK_ROWS = 16
+#: rows dequantized together by the batched kernel (register tile), and tiles per work item
+_TILE_ROWS = 4
+_TILES_PER_CHUNK = 8
+
+
+# ---------------------------------------------------------------------------------------------
+# scalar helpers
+# ---------------------------------------------------------------------------------------------
+@exact(inline="always")
+def _f16_value(h):  # pragma: no cover - jitted
+    """float32 value of F16 bits (finite values; checked before any kernel)."""
+    b = np.int64(h)
+    e = (b >> 10) & 31
+    m = b & 1023
+    if e != 0:
+        m += 1024
+    v = np.float32(m) * _F16_POW2[e]
+    return -v if b & 0x8000 else v
+
+
+@exact(inline="always")
+def _bf16_value(h):  # pragma: no cover - jitted
+    """float32 value of BF16 bits (finite values)."""
+    b = np.int64(h)
+    e = (b >> 7) & 255
+    m = b & 127
+    if e != 0:
+        m += 128
+    v = np.float32(m) * _BF16_POW2[e]
+    return -v if b & 0x8000 else v
+
+
+@exact(inline="always")
+def _side(a16, a32, a8, kind, r, g):  # pragma: no cover - jitted
+    """Element [r, g] of a side array held in the slot of its kind, as float32.
+
+    Scales are never U8, so their callers pass the float32 slot in the uint8 position too.
+    """
+    if kind == 0:
+        return a32[r, g]
+    if kind == 1:
+        return _f16_value(a16[r, g])
+    if kind == 2:
+        return _bf16_value(a16[r, g])
+    return np.float32(a8[r, g])
+
+
+@exact(inline="always")
+def _code(row, j, bits, mask):  # pragma: no cover - jitted
+    """Code j of a packed row (generic path): bits j*bits.. of the row's LSB-first stream."""
+    p = j * bits
+    byte = p >> 3
+    shift = p & 7
+    w = np.int64(row[byte])
+    if shift + bits > 8:
+        w |= np.int64(row[byte + 1]) << 8
+    return (w >> shift) & mask
+
+
+@exact(inline="always")
+def _f32_to_f16_bits(a):  # pragma: no cover - jitted
+    """IEEE binary32 bits (int64, 0..2**32-1) -> binary16 bits, round to nearest even."""
+    sign = (a >> 16) & 0x8000
+    m = a & 0x7FFFFFFF
+    if m >= 0x7F800000:  # inf / nan
+        return sign | (0x7C00 if m == 0x7F800000 else 0x7E00)
+    if m >= 0x477FF000:  # rounds to >= 65520: overflow
+        return sign | 0x7C00
+    if m >= 0x38800000:  # normal half: rebias the exponent, round 13 mantissa bits away
+        m -= 0x38000000
+        return sign | ((m + 0x0FFF + ((m >> 13) & 1)) >> 13)
+    e = m >> 23
+    if e < 102:  # below half of the smallest subnormal: rounds to zero
+        return sign
+    mant = (m & 0x7FFFFF) | 0x800000
+    shift = 126 - e
+    h = mant >> shift
+    rem = mant & ((1 << shift) - 1)
+    half = 1 << (shift - 1)
+    if rem > half or (rem == half and (h & 1)):
+        h += 1
+    return sign | h
+
+
+# ---------------------------------------------------------------------------------------------
+# row decoding (exact): codes -> v(q), then the group's affine map
+# ---------------------------------------------------------------------------------------------
+@exact
+def _row_values(row, out, bits, k, levels, has_levels):  # pragma: no cover - jitted
+    """out[j] = v(q_j): levels[q_j] with a table, else float32(q_j) (exact small integers)."""
+    if has_levels:
+        mask = (1 << bits) - 1
+        if bits == 4:
+            for j in range(k >> 1):
+                b = np.int64(row[j])
+                out[2 * j] = levels[b & 15]
+                out[2 * j + 1] = levels[b >> 4]
+            if k & 1:
+                out[k - 1] = levels[np.int64(row[k >> 1]) & 15]
+        elif bits == 8:
+            for j in range(k):
+                out[j] = levels[np.int64(row[j])]
+        else:
+            for j in range(k):
+                out[j] = levels[_code(row, j, bits, mask)]
+        return
+    u15 = np.uint8(0x0F)
+    uf0 = np.uint8(0xF0)
+    if bits == 8:
+        for j in range(k):
+            out[j] = np.float32(row[j])
+    elif bits == 4:
+        n = k >> 1
+        for j in range(n):
+            b = row[j]
+            out[2 * j] = np.float32(b & u15)
+            out[2 * j + 1] = np.float32(b & uf0) * np.float32(0.0625)
+        if k & 1:
+            out[k - 1] = np.float32(row[n] & u15)
+    elif bits == 2:
+        n = k >> 2
+        for j in range(n):
+            b = row[j]
+            out[4 * j] = np.float32(b & np.uint8(0x03))
+            out[4 * j + 1] = np.float32(b & np.uint8(0x0C)) * np.float32(0.25)
+            out[4 * j + 2] = np.float32(b & np.uint8(0x30)) * np.float32(0.0625)
+            out[4 * j + 3] = np.float32(b & np.uint8(0xC0)) * np.float32(0.015625)
+        for j in range(n * 4, k):
+            out[j] = np.float32(_code(row, j, 2, 3))
+    elif bits == 3:
+        n = k >> 3
+        for c in range(n):
+            b0 = row[3 * c]
+            b1 = row[3 * c + 1]
+            b2 = row[3 * c + 2]
+            o = 8 * c
+            out[o] = np.float32(b0 & np.uint8(0x07))
+            out[o + 1] = np.float32(b0 & np.uint8(0x38)) * np.float32(0.125)
+            out[o + 2] = (np.float32(b0 & np.uint8(0xC0)) * np.float32(0.015625)
+                          + np.float32(b1 & np.uint8(0x01)) * np.float32(4.0))
+            out[o + 3] = np.float32(b1 & np.uint8(0x0E)) * np.float32(0.5)
+            out[o + 4] = np.float32(b1 & np.uint8(0x70)) * np.float32(0.0625)
+            out[o + 5] = (np.float32(b1 & np.uint8(0x80)) * np.float32(0.0078125)
+                          + np.float32(b2 & np.uint8(0x03)) * np.float32(2.0))
+            out[o + 6] = np.float32(b2 & np.uint8(0x1C)) * np.float32(0.25)
+            out[o + 7] = np.float32(b2 & np.uint8(0xE0)) * np.float32(0.03125)
+        for j in range(n * 8, k):
+            out[j] = np.float32(_code(row, j, 3, 7))
+    else:
+        mask = (1 << bits) - 1
+        for j in range(k):
+            out[j] = np.float32(_code(row, j, bits, mask))
+
+
+@exact
+def _row_affine(out, r, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
+                center):  # pragma: no cover - jitted
+    """Apply each group's map to v in place (QF-BITPACK-020..024), float32, no FMA."""
+    for g in range(ng):
+        j0 = g * gsz
+        j1 = min(j0 + gsz, k)
+        s = _side(s16, s32, s32, skind, r, g)
+        seg = out[j0:j1]
+        if mode == 0:
+            if center != 0:
+                c = np.float32(center)
+                for j in range(seg.size):
+                    seg[j] = s * (seg[j] - c)
+            else:
+                for j in range(seg.size):
+                    seg[j] = s * seg[j]
+        elif mode == 3:
+            b = _side(z16, z32, z8, zkind, r, g)
+            for j in range(seg.size):
+                seg[j] = s * seg[j] + b
+        else:
+            z = _side(z16, z32, z8, zkind, r, g)
+            for j in range(seg.size):
+                seg[j] = s * (seg[j] - z)
+
+
+@exact
+def _row_fused(row, out, r, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+               mode):  # pragma: no cover - jitted
+    """One pass for 2/4/8-bit codes without a table, groups starting on whole bytes: the
+    same float32 operations as _row_values + _row_affine, in the same order."""
+    per = 8 // bits
+    mask = (1 << bits) - 1
+    for g in range(ng):
+        j0 = g * gsz
+        j1 = min(j0 + gsz, k)
+        s = _side(s16, s32, s32, skind, r, g)
+        if mode == 0:
+            z = np.float32(1 << (bits - 1))
+        else:
+            z = _side(z16, z32, z8, zkind, r, g)
+        nbytes = (j1 - j0) // per
+        seg = row[j0 // per:j0 // per + nbytes]
+        o = out[j0:j0 + nbytes * per]
+        if mode == 3:  # (s * v) + b
+            if bits == 4:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[2 * j] = s * np.float32(b & np.uint8(0x0F)) + z
+                    o[2 * j + 1] = s * (np.float32(b & np.uint8(0xF0)) * np.float32(0.0625)) + z
+            elif bits == 8:
+                for j in range(nbytes):
+                    o[j] = s * np.float32(seg[j]) + z
+            else:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[4 * j] = s * np.float32(b & np.uint8(0x03)) + z
+                    o[4 * j + 1] = s * (np.float32(b & np.uint8(0x0C)) * np.float32(0.25)) + z
+                    o[4 * j + 2] = s * (np.float32(b & np.uint8(0x30)) * np.float32(0.0625)) + z
+                    o[4 * j + 3] = s * (np.float32(b & np.uint8(0xC0))
+                                        * np.float32(0.015625)) + z
+        else:  # s * (v - z)
+            if bits == 4:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[2 * j] = s * (np.float32(b & np.uint8(0x0F)) - z)
+                    o[2 * j + 1] = s * (np.float32(b & np.uint8(0xF0)) * np.float32(0.0625) - z)
+            elif bits == 8:
+                for j in range(nbytes):
+                    o[j] = s * (np.float32(seg[j]) - z)
+            else:
+                for j in range(nbytes):
+                    b = seg[j]
+                    o[4 * j] = s * (np.float32(b & np.uint8(0x03)) - z)
+                    o[4 * j + 1] = s * (np.float32(b & np.uint8(0x0C)) * np.float32(0.25) - z)
+                    o[4 * j + 2] = s * (np.float32(b & np.uint8(0x30)) * np.float32(0.0625) - z)
+                    o[4 * j + 3] = s * (np.float32(b & np.uint8(0xC0)) * np.float32(0.015625)
+                                        - z)
+        for j in range(j0 + nbytes * per, j1):  # the last group's codes after its last byte
+            v = np.float32(_code(row, j, bits, mask))
+            out[j] = s * v + z if mode == 3 else s * (v - z)
+
+
+@exact
+def _dequant_row(codes, r, out, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, levels, has_levels):  # pragma: no cover - jitted
+    if not has_levels and (bits == 2 or bits == 4 or bits == 8) and gsz % (8 // bits) == 0:
+        _row_fused(codes[r], out, r, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                   mode)
+        return
+    _row_values(codes[r], out, bits, k, levels, has_levels)
+    center = (1 << (bits - 1)) if (mode == 0 and not has_levels) else 0
+    _row_affine(out, r, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode, center)
+
+
+@exact(parallel=True)
+def _dequantize(codes, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode, levels,
+                has_levels, perm, has_perm, out32, out16, to_f16):  # pragma: no cover - jitted
+    rows = codes.shape[0]
+    direct = not has_perm and not to_f16
+    nchunks = (rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS
+    for c in prange(nchunks):
+        r0 = c * _CHUNK_ROWS
+        r1 = min(r0 + _CHUNK_ROWS, rows)
+        scratch = np.empty(0 if direct else k, dtype=np.float32)
+        bits32 = scratch.view(np.int32)
+        for r in range(r0, r1):
+            if direct:
+                _dequant_row(codes, r, out32[r], bits, k, gsz, ng, s16, s32, skind, z16, z32,
+                             z8, zkind, mode, levels, has_levels)
+                continue
+            _dequant_row(codes, r, scratch, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8,
+                         zkind, mode, levels, has_levels)
+            if to_f16:
+                orow16 = out16[r]
+                for j in range(k):
+                    h = np.uint16(_f32_to_f16_bits(np.int64(bits32[j]) & 0xFFFFFFFF))
+                    if has_perm:
+                        orow16[perm[j]] = h
+                    else:
+                        orow16[j] = h
+            else:
+                orow = out32[r]
+                for j in range(k):
+                    orow[perm[j]] = scratch[j]
+
+
+# ---------------------------------------------------------------------------------------------
+# pack / unpack
+# ---------------------------------------------------------------------------------------------
+@exact(parallel=True)
+def _pack(codes, bits, out):  # pragma: no cover - jitted
+    rows, k = codes.shape
+    nbytes = out.shape[1]
+    for r in prange(rows):
+        src = codes[r]
+        dst = out[r]
+        for i in range(nbytes):
+            dst[i] = 0
+        for j in range(k):
+            q = np.int64(src[j])
+            p = j * bits
+            byte = p >> 3
+            shift = p & 7
+            dst[byte] |= np.uint8((q << shift) & 0xFF)
+            if shift + bits > 8:
+                dst[byte + 1] |= np.uint8(q >> (8 - shift))
+
+
+@exact(parallel=True)
+def _unpack(packed, bits, k, out):  # pragma: no cover - jitted
+    rows = packed.shape[0]
+    mask = (1 << bits) - 1
+    for r in prange(rows):
+        row = packed[r]
+        dst = out[r]
+        if bits == 4:
+            for j in range(k >> 1):
+                b = row[j]
+                dst[2 * j] = b & np.uint8(0x0F)
+                dst[2 * j + 1] = b >> np.uint8(4)
+            if k & 1:
+                dst[k - 1] = row[k >> 1] & np.uint8(0x0F)
+        elif bits == 8:
+            for j in range(k):
+                dst[j] = row[j]
+        else:
+            for j in range(k):
+                dst[j] = np.uint8(_code(row, j, bits, mask))
+
+
+# ---------------------------------------------------------------------------------------------
+# fused x @ W.T
+# ---------------------------------------------------------------------------------------------
+@fast
+def _group_sums(xs, k, gsz, ng):  # pragma: no cover - jitted
+    sums = np.empty(ng, dtype=np.float32)
+    for g in range(ng):
+        j0 = g * gsz
+        seg = xs[j0:min(j0 + gsz, k)]
+        a = np.float32(0)
+        for j in range(seg.size):
+            a += seg[j]
+        sums[g] = a
+    return sums
+
+
+@fast(inline="always")
+def _group_offset(s, r, g, bits, z16, z32, z8, zkind, mode):  # pragma: no cover - jitted
+    """t such that the group contributes s*dot(v, x) + t*sum(x) (v = raw code value)."""
+    if mode == 0:
+        return -s * np.float32(1 << (bits - 1))
+    if mode == 3:
+        return _side(z16, z32, z8, zkind, r, g)
+    return -s * _side(z16, z32, z8, zkind, r, g)
+
+
+@fast(inline="always")
+def _tail_dot(row, x, j0, j1, bits):  # pragma: no cover - jitted
+    """sum of q_j * x_j over codes j0..j1-1 read one by one (row tails)."""
+    mask = (1 << bits) - 1
+    a = np.float32(0)
+    for j in range(j0, j1):
+        a += np.float32(_code(row, j, bits, mask)) * x[j]
+    return a
+
+
+@fast(parallel=True)
+def _gemv_b4(codes, xs, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
+             out):  # pragma: no cover - jitted
+    n = k >> 1
+    xe = np.empty(n, dtype=np.float32)
+    xo = np.empty(n, dtype=np.float32)
+    for j in range(n):
+        xe[j] = xs[2 * j]
+        xo[j] = xs[2 * j + 1] * np.float32(0.0625)
+    xsum = _group_sums(xs, k, gsz, ng)
+    hb = gsz >> 1
+    u15 = np.uint8(0x0F)
+    uf0 = np.uint8(0xF0)
+    for r in prange(codes.shape[0]):
+        row = codes[r]
+        y = np.float32(0)
+        for g in range(ng):
+            b0 = g * hb
+            b1 = min(b0 + hb, n)
+            seg = row[b0:b1]
+            a = xe[b0:b1]
+            o = xo[b0:b1]
+            acc = np.float32(0)
+            for j in range(seg.size):
+                b = seg[j]
+                acc += np.float32(b & u15) * a[j] + np.float32(b & uf0) * o[j]
+            if g == ng - 1 and k & 1:
+                acc += np.float32(row[n] & u15) * xs[k - 1]
+            s = _side(s16, s32, s32, skind, r, g)
+            y += s * acc + _group_offset(s, r, g, 4, z16, z32, z8, zkind, mode) * xsum[g]
+        out[r] = y
+
+
+@fast(parallel=True)
+def _gemv_b2(codes, xs, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
+             out):  # pragma: no cover - jitted
+    n = k >> 2
+    xp = np.empty((4, n), dtype=np.float32)
+    for j in range(n):
+        xp[0, j] = xs[4 * j]
+        xp[1, j] = xs[4 * j + 1] * np.float32(0.25)
+        xp[2, j] = xs[4 * j + 2] * np.float32(0.0625)
+        xp[3, j] = xs[4 * j + 3] * np.float32(0.015625)
+    xsum = _group_sums(xs, k, gsz, ng)
+    qb = gsz >> 2
+    for r in prange(codes.shape[0]):
+        row = codes[r]
+        y = np.float32(0)
+        for g in range(ng):
+            b0 = g * qb
+            b1 = min(b0 + qb, n)
+            seg = row[b0:b1]
+            x0 = xp[0, b0:b1]
+            x1 = xp[1, b0:b1]
+            x2 = xp[2, b0:b1]
+            x3 = xp[3, b0:b1]
+            acc = np.float32(0)
+            for j in range(seg.size):
+                b = seg[j]
+                acc += (np.float32(b & np.uint8(0x03)) * x0[j]
+                        + np.float32(b & np.uint8(0x0C)) * x1[j]
+                        + np.float32(b & np.uint8(0x30)) * x2[j]
+                        + np.float32(b & np.uint8(0xC0)) * x3[j])
+            if g == ng - 1 and k > 4 * n:
+                acc += _tail_dot(row, xs, 4 * n, k, 2)
+            s = _side(s16, s32, s32, skind, r, g)
+            y += s * acc + _group_offset(s, r, g, 2, z16, z32, z8, zkind, mode) * xsum[g]
+        out[r] = y
+
+
+@fast(parallel=True)
+def _gemv_b8(codes, xs, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
+             out):  # pragma: no cover - jitted
+    xsum = _group_sums(xs, k, gsz, ng)
+    for r in prange(codes.shape[0]):
+        row = codes[r]
+        y = np.float32(0)
+        for g in range(ng):
+            j0 = g * gsz
+            j1 = min(j0 + gsz, k)
+            seg = row[j0:j1]
+            a = xs[j0:j1]
+            acc = np.float32(0)
+            for j in range(seg.size):
+                acc += np.float32(seg[j]) * a[j]
+            s = _side(s16, s32, s32, skind, r, g)
+            y += s * acc + _group_offset(s, r, g, 8, z16, z32, z8, zkind, mode) * xsum[g]
+        out[r] = y
+
+
+#: INT3 byte classes (byte index mod 3) of the dense stream: the bit fields of each byte and
+#: the power of two that turns a masked field into its share of the code value.
+_B3_MASKS = np.array([[0x07, 0x01, 0x03], [0x38, 0x0E, 0x1C], [0xC0, 0x70, 0xE0],
+                      [0x00, 0x80, 0x00]], dtype=np.uint8)
+#: (code within the 8-code chunk, multiplier) of each (field, byte class)
+_B3_CODE = np.array([[0, 2, 5], [1, 3, 6], [2, 4, 7], [0, 5, 0]], dtype=np.int64)
+_B3_MULT = np.array([[1.0, 4.0, 2.0], [0.125, 0.5, 0.25], [0.015625, 0.0625, 0.03125],
+                     [0.0, 0.0078125, 0.0]], dtype=np.float32)
+
+
+@fast(parallel=True)
+def _gemv_b3(codes, xs, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
+             out):  # pragma: no cover - jitted
+    nc = k >> 3
+    nb = 3 * nc
+    masks = np.empty((4, nb), dtype=np.uint8)
+    xb = np.empty((4, nb), dtype=np.float32)
+    for i in range(nb):
+        cls = i % 3
+        c0 = 8 * (i // 3)
+        for f in range(4):
+            masks[f, i] = _B3_MASKS[f, cls]
+            xb[f, i] = xs[c0 + _B3_CODE[f, cls]] * _B3_MULT[f, cls]
+    xsum = _group_sums(xs, k, gsz, ng)
+    gb = (gsz >> 3) * 3
+    for r in prange(codes.shape[0]):
+        row = codes[r]
+        y = np.float32(0)
+        for g in range(ng):
+            b0 = g * gb
+            b1 = min(b0 + gb, nb)
+            seg = row[b0:b1]
+            m0 = masks[0, b0:b1]
+            m1 = masks[1, b0:b1]
+            m2 = masks[2, b0:b1]
+            m3 = masks[3, b0:b1]
+            x0 = xb[0, b0:b1]
+            x1 = xb[1, b0:b1]
+            x2 = xb[2, b0:b1]
+            x3 = xb[3, b0:b1]
+            acc = np.float32(0)
+            for j in range(seg.size):
+                b = seg[j]
+                acc += (np.float32(b & m0[j]) * x0[j] + np.float32(b & m1[j]) * x1[j]
+                        + np.float32(b & m2[j]) * x2[j] + np.float32(b & m3[j]) * x3[j])
+            if g == ng - 1 and k > 8 * nc:
+                acc += _tail_dot(row, xs, 8 * nc, k, 3)
+            s = _side(s16, s32, s32, skind, r, g)
+            y += s * acc + _group_offset(s, r, g, 3, z16, z32, z8, zkind, mode) * xsum[g]
+        out[r] = y
+
+
+@fast(parallel=True)
+def _gemm(codes, xs, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode, levels,
+          has_levels, out):  # pragma: no cover - jitted
+    """y[b, r] = dot(dequantized row r, xs[b]) for any width, table and batch size.
+
+    Rows are dequantized (exactly) in tiles of _TILE_ROWS into a scratch buffer, then each x
+    row is dotted with the whole tile in one pass, so x is read once per tile.
+    """
+    rows = codes.shape[0]
+    nb = xs.shape[0]
+    per_chunk = _TILE_ROWS * _TILES_PER_CHUNK
+    nchunks = (rows + per_chunk - 1) // per_chunk
+    for c in prange(nchunks):
+        w = np.zeros((_TILE_ROWS, k), dtype=np.float32)
+        w0 = w[0]
+        w1 = w[1]
+        w2 = w[2]
+        w3 = w[3]
+        for r0 in range(c * per_chunk, min((c + 1) * per_chunk, rows), _TILE_ROWS):
+            r1 = min(r0 + _TILE_ROWS, rows)
+            for r in range(r0, r1):
+                _dequant_row(codes, r, w[r - r0], bits, k, gsz, ng, s16, s32, skind, z16,
+                             z32, z8, zkind, mode, levels, has_levels)
+            for b in range(nb):
+                x = xs[b]
+                a0 = np.float32(0)
+                a1 = np.float32(0)
+                a2 = np.float32(0)
+                a3 = np.float32(0)
+                for j in range(k):
+                    xj = x[j]
+                    a0 += w0[j] * xj
+                    a1 += w1[j] * xj
+                    a2 += w2[j] * xj
+                    a3 += w3[j] * xj
+                out[b, r0] = a0
+                if r0 + 1 < r1:
+                    out[b, r0 + 1] = a1
+                if r0 + 2 < r1:
+                    out[b, r0 + 2] = a2
+                if r0 + 3 < r1:
+                    out[b, r0 + 3] = a3
+
+
+# ---------------------------------------------------------------------------------------------
+# public wrappers
+# ---------------------------------------------------------------------------------------------
+_DUMMY_U16 = np.zeros((0, 0), dtype=np.uint16)
+_DUMMY_F32 = np.zeros((0, 0), dtype=np.float32)
+_DUMMY_U8 = np.zeros((0, 0), dtype=np.uint8)
+_DUMMY_LEVELS = np.zeros(1, dtype=np.float32)
+_DUMMY_PERM = np.zeros(1, dtype=np.int32)
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    """A read-only view: writable and mmap'd inputs then share one compiled specialization."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def _slots(arr: np.ndarray | None, dtype: str | None) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray, int]:
+    """(uint16 slot, float32 slot, uint8 slot, kind) for a side array stored as ``dtype``."""
+    if arr is None:
+        return _ro(_DUMMY_U16), _ro(_DUMMY_F32), _ro(_DUMMY_U8), _F32
+    kind = _KIND[dtype]
+    a16 = _ro(arr.view(np.uint16)) if kind in (_F16, _BF16) else _ro(_DUMMY_U16)
+    a32 = _ro(arr) if kind == _F32 else _ro(_DUMMY_F32)
+    a8 = _ro(arr) if kind == _U8 else _ro(_DUMMY_U8)
+    return a16, a32, a8, kind
+
+
+@contextmanager
+def _threads_for(values: int) -> Iterator[None]:
+    """Run small problems on the calling thread only (numba's thread count is thread-local)."""
+    if values >= PARALLEL_MIN_VALUES:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+class _Prepared:
+    """Validated arguments of one kernel call, in the slots the jitted bodies take."""
+
+    def __init__(self, codes: np.ndarray, scales: np.ndarray, *, bits: int, k: int,
+                 group_size: int, zero: str, zeros: np.ndarray | None, bias: np.ndarray | None,
+                 levels: np.ndarray | None, perm: np.ndarray | None, scale_dtype: str,
+                 zero_dtype: str | None, validate: bool) -> None:
+        geo: Geometry = check_arrays(codes, scales, bits=bits, k=k, group_size=group_size,
+                                     zero=zero, zeros=zeros, bias=bias, levels=levels,
+                                     perm=perm, scale_dtype=scale_dtype,
+                                     zero_dtype=zero_dtype)
+        if validate:
+            check_content(geo, codes, scales, zero=zero, zeros=zeros, bias=bias,
+                          levels=levels, perm=perm, scale_dtype=scale_dtype,
+                          zero_dtype=zero_dtype)
+        self.geo = geo
+        self.codes = _ro(codes)
+        self.gsz = geo.group_len if geo.k else 1
+        self.ng = geo.groups
+        self.s16, self.s32, _, self.skind = _slots(scales, scale_dtype)
+        offsets = zeros if zeros is not None else bias
+        zdtype = "U8" if zero == "int" else zero_dtype
+        self.z16, self.z32, self.z8, self.zkind = _slots(offsets, zdtype)
+        self.mode = _MODE[zero]
+        self.has_levels = levels is not None
+        self.levels = _ro(levels if levels is not None else _DUMMY_LEVELS)
+        self.has_perm = perm is not None
+        self.perm = _ro(perm if perm is not None else _DUMMY_PERM)
+
+    def sides(self) -> tuple:
+        return (self.s16, self.s32, self.skind, self.z16, self.z32, self.z8, self.zkind,
+                self.mode)
+
+
+def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
+    """Pack codes ``[rows, k]`` (uint8, each < 2**bits) into dense LSB-first rows (QF-BITPACK-010).
+
+    Same result as the reference; raises ArgumentError for wrong types or out-of-range codes.
+    """
+    if not isinstance(codes, np.ndarray) or codes.ndim != 2 or codes.dtype != np.uint8:
+        raise ArgumentError("codes must be a 2-D uint8 array", field="codes",
+                            found=getattr(codes, "dtype", type(codes).__name__))
+    if type(bits) is not int or not 1 <= bits <= 8:
+        raise ArgumentError("bits must be an integer in 1..8", field="bits", found=bits)
+    if codes.size and int(codes.max()) >= 1 << bits:
+        from ._bitpack_common import first_bad_index
+
+        idx = first_bad_index(codes >= 1 << bits)
+        raise ArgumentError(f"code does not fit in {bits} bits at index {list(idx)}",
+                            field="codes", expected=f"< {1 << bits}", found=int(codes[idx]))
+    rows, k = codes.shape
+    out = np.empty((rows, (k * bits + 7) // 8), dtype=np.uint8)
+    with _threads_for(rows * k):
+        _pack(_ro(np.ascontiguousarray(codes)), bits, out)
+    return out
+
+
+def unpack_codes(packed: np.ndarray, bits: int, k: int) -> np.ndarray:
+    """Inverse of :func:`pack_codes`: ``[rows, row_bytes]`` -> codes ``[rows, k]`` (uint8)."""
+    if type(bits) is not int or not 1 <= bits <= 8:
+        raise ArgumentError("bits must be an integer in 1..8", field="bits", found=bits)
+    if type(k) is not int or k < 0:
+        raise ArgumentError("k must be a non-negative integer", field="k", found=k)
+    nbytes = (k * bits + 7) // 8
+    if (not isinstance(packed, np.ndarray) or packed.ndim != 2 or packed.dtype != np.uint8
+            or packed.shape[1] != nbytes or not packed.flags.c_contiguous):
+        raise ArgumentError("packed must be a C-contiguous uint8 array [rows, row_bytes]",
+                            field="codes", expected=f"uint8[rows, {nbytes}]",
+                            found=f"{getattr(packed, 'dtype', '?')}"
+                                  f"{list(getattr(packed, 'shape', ()))}")
+    out = np.empty((packed.shape[0], k), dtype=np.uint8)
+    with _threads_for(packed.shape[0] * k):
+        _unpack(_ro(packed), bits, k, out)
+    return out
+
+
+def dequantize(
+    codes: np.ndarray,
+    scales: np.ndarray,
+    *,
+    bits: int,
+    k: int,
+    group_size: int,
+    zero: str = "none",
+    zeros: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    levels: np.ndarray | None = None,
+    perm: np.ndarray | None = None,
+    scale_dtype: str = "F32",
+    zero_dtype: str | None = None,
+    out_dtype: str = "F32",
+    validate: bool = True,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Dequantize to ``[rows, k]`` float32 (or float16), bit-identical to the reference.
+
+    ``validate=False`` skips the value checks (finite scales, zero range, permutation), for
+    callers that ran them once already (a QTensor's ``check``); types and shapes are always
+    checked. ``out``: a writable C-contiguous ``[rows, k]`` array of the output dtype to fill
+    and return (a fresh array's first-touch page faults cost about as much as the decode).
+    """
+    if out_dtype not in ("F32", "F16"):
+        raise ArgumentError("out_dtype must be F32 or F16", field="out_dtype", found=out_dtype)
+    p = _Prepared(codes, scales, bits=bits, k=k, group_size=group_size, zero=zero, zeros=zeros,
+                  bias=bias, levels=levels, perm=perm, scale_dtype=scale_dtype,
+                  zero_dtype=zero_dtype, validate=validate)
+    rows = p.geo.rows
+    to_f16 = out_dtype == "F16"
+    target = check_out(out, (rows, k), out_dtype)
+    out32 = np.empty((0, 0), np.float32) if to_f16 else target
+    out16 = target.view(np.uint16) if to_f16 else np.empty((0, 0), np.uint16)
+    if rows and k:
+        with _threads_for(rows * k):
+            _dequantize(p.codes, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32,
+                        p.z8, p.zkind, p.mode, p.levels, p.has_levels, p.perm, p.has_perm,
+                        out32, out16, to_f16)
+    return target
+
+
+_GEMV = {2: _gemv_b2, 3: _gemv_b3, 4: _gemv_b4, 8: _gemv_b8}
+#: codes per aligned chunk of each fast GEMV width: groups must start on a chunk
+_CHUNK_CODES = {2: 4, 3: 8, 4: 2, 8: 1}
+
+
+def fast_gemv_supported(bits: int, group_len: int, has_levels: bool) -> bool:
+    """Whether batch-1 ``linear`` takes a width-specialized kernel (else the tiled one)."""
+    return (not has_levels and bits in _GEMV and group_len % _CHUNK_CODES[bits] == 0)
+
+
+def linear(
+    x: np.ndarray,
+    codes: np.ndarray,
+    scales: np.ndarray,
+    *,
+    bits: int,
+    k: int,
+    group_size: int,
+    zero: str = "none",
+    zeros: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    levels: np.ndarray | None = None,
+    perm: np.ndarray | None = None,
+    scale_dtype: str = "F32",
+    zero_dtype: str | None = None,
+    validate: bool = True,
+) -> np.ndarray:
+    """``x @ W.T`` for x ``[batch, k]`` float32 (C-contiguous) without materializing W.
+
+    Matches reference dequantize-then-matmul within float32 rounding. Batch 1 with 2/3/4/8-bit
+    codes and no level table uses the width-specialized GEMV (parallel over output rows); other
+    cases dequantize tiles of rows into a small buffer and take the dot products from there.
+    """
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype != np.float32:
+        raise ArgumentError("x must be a 2-D float32 array [batch, k]", field="x",
+                            found=f"{getattr(x, 'dtype', type(x).__name__)}"
+                                  f"{list(getattr(x, 'shape', ()))}")
+    if not x.flags.c_contiguous:
+        raise ArgumentError("x must be C-contiguous", field="x", found="strided view")
+    if x.shape[1] != k:
+        raise ArgumentError("x's last dimension must equal k (in_features)", field="x.shape",
+                            expected=f"[batch, {k}]", found=list(x.shape))
+    p = _Prepared(codes, scales, bits=bits, k=k, group_size=group_size, zero=zero, zeros=zeros,
+                  bias=bias, levels=levels, perm=perm, scale_dtype=scale_dtype,
+                  zero_dtype=zero_dtype, validate=validate)
+    rows = p.geo.rows
+    batch = x.shape[0]
+    if rows == 0 or batch == 0 or k == 0:
+        return np.zeros((batch, rows), dtype=np.float32)
+    xs = x[:, p.perm] if p.has_perm else x  # x in stored column order
+    xs = _ro(np.ascontiguousarray(xs))
+    with _threads_for(rows * k * batch):
+        if batch == 1 and fast_gemv_supported(bits, p.gsz, p.has_levels):
+            out = np.empty(rows, dtype=np.float32)
+            _GEMV[bits](p.codes, xs[0], k, p.gsz, p.ng, *p.sides(), out)
+            return out.reshape(1, rows)
+        out = np.empty((batch, rows), dtype=np.float32)
+        _gemm(p.codes, xs, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32, p.z8,
+              p.zkind, p.mode, p.levels, p.has_levels, out)
+    return out

@@ -1,0 +1,368 @@
+"""Numba kernels of the sparse (SpQR) layout; numpy references in :mod:`._ref.sparse`.
+
+The base stream is a bitpack tensor, so the base is decoded and multiplied by the bitpack
+kernels (:mod:`qformat.kernels.bitpack`); this module adds what bitpack does not have:
+
+* the quantized first-order statistics -> float32 ``[rows, G]`` scales and zero points
+  (QF-SPARSE-021), the F16/BF16 second-order values decoded in the kernel (numpy's float16
+  conversion alone would cost more than the GEMV);
+* the CSR outlier passes: added to a decoded matrix, or multiplied with ``x``.
+
+:func:`linear` (``x @ W.T``) is two parallel launches: one kernel decodes the statistics *and*
+takes the outliers' dot products for the same rows, then the bitpack GEMV runs on the base;
+the two partial results are added. :func:`dequantize` is the statistics, the bitpack decode,
+and the outlier additions. Nothing of size rows x k is materialised by :func:`linear`. Few
+launches matter: on a busy machine every parallel region waits for both threads to be
+scheduled.
+
+Every kernel is parallel over output rows (no two threads write one element), so results do
+not depend on the thread count. Side arrays arrive in typed slots (uint16 bits for F16/BF16,
+float32) with a kind code, and inputs are passed as read-only views, so mmap'd and in-memory
+tensors of any storage type share one compiled body per column-index width. Public wrappers
+validate types and shapes; values are checked once per tensor by the layout (``check_content``)
+before any of this runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ArgumentError
+from . import bitpack
+from ._jit import exact, prange
+from ._sparse_common import SparseArrays, check_arrays, check_content
+
+__all__ = [
+    "add_outliers",
+    "dequantize",
+    "dequantize_statistics",
+    "half_to_float",
+    "linear",
+    "linear_outliers",
+]
+
+#: Rows per parallel work item (a multiple of 8: a chunk's codes start on a byte).
+_ROW_CHUNK = 64
+#: Kinds of float side arrays.
+_F32, _F16, _BF16 = 0, 1, 2
+_KIND = {"F32": _F32, "F16": _F16, "BF16": _BF16}
+#: F16 exponent e -> 2**(e - 25) (2**-24 for subnormals): value = mantissa * table[e], exact.
+_F16_POW2 = np.array([2.0**-24] + [2.0 ** (e - 25) for e in range(1, 32)], dtype=np.float32)
+#: BF16 exponent e -> 2**(e - 134) (2**-133 for subnormals), all exact in float32.
+_BF16_POW2 = np.array([2.0**-133] + [2.0 ** (e - 134) for e in range(1, 256)],
+                      dtype=np.float32)
+
+
+# -- scalar helpers -----------------------------------------------------------------------------
+@exact(inline="always")
+def _half_value(h, kind):  # pragma: no cover - compiled
+    """float32 value of F16 (kind 1) or BF16 (kind 2) bits; finite values (checked before)."""
+    b = np.int64(h)
+    if kind == 1:
+        e = (b >> 10) & 31
+        m = b & 1023
+        if e != 0:
+            m += 1024
+        v = np.float32(m) * _F16_POW2[e]
+    else:
+        e = (b >> 7) & 255
+        m = b & 127
+        if e != 0:
+            m += 128
+        v = np.float32(m) * _BF16_POW2[e]
+    return -v if b & 0x8000 else v
+
+
+@exact(inline="always")
+def _side2(a16, a32, kind, i, j):  # pragma: no cover - compiled
+    if kind == 0:
+        return a32[i, j]
+    return _half_value(a16[i, j], kind)
+
+
+@exact(inline="always")
+def _side1(a16, a32, kind, i):  # pragma: no cover - compiled
+    if kind == 0:
+        return a32[i]
+    return _half_value(a16[i], kind)
+
+
+# -- kernels ------------------------------------------------------------------------------------
+@exact(parallel=True)
+def _prepare(sc, ss16, ss32, sz16, sz32, zc, zs16, zs32, zz16, zz32, skind, stat_bits,
+             stat_group, rows, row_ptr, col_idx, v16, v32, vkind, x, scales, zeros,
+             y):  # pragma: no cover - compiled
+    """Decode both statistics (QF-SPARSE-021) into ``scales``/``zeros`` [rows, G] and, for
+    every row of x, the outliers' dot products into ``y`` [batch, rows]. Parallel over chunks
+    of rows; the second-order values are decoded once per (group, second-order row group)."""
+    groups = sc.shape[0]
+    n_bytes = sc.shape[1]
+    mask = np.uint64((1 << stat_bits) - 1)
+    batch = x.shape[0]
+    n_chunks = (rows + _ROW_CHUNK - 1) // _ROW_CHUNK
+    for chunk in prange(n_chunks):
+        r0 = chunk * _ROW_CHUNK
+        r1 = min(r0 + _ROW_CHUNK, rows)
+        for g in range(groups):
+            srow = sc[g]
+            zrow = zc[g]
+            h = r0 // stat_group
+            h_end = (h + 1) * stat_group  # first row of the next second-order group
+            s_s = _side2(ss16, ss32, skind, g, h)
+            s_z = _side2(sz16, sz32, skind, g, h)
+            z_s = _side2(zs16, zs32, skind, g, h)
+            z_z = _side2(zz16, zz32, skind, g, h)
+            for b8 in range(r0, r1, 8):  # 8 codes = stat_bits whole bytes (r0 % 8 == 0)
+                off = (b8 >> 3) * stat_bits
+                vs = np.uint64(0)
+                vz = np.uint64(0)
+                for t in range(min(stat_bits, n_bytes - off)):
+                    vs |= np.uint64(srow[off + t]) << np.uint64(8 * t)
+                    vz |= np.uint64(zrow[off + t]) << np.uint64(8 * t)
+                if b8 + 8 <= r1 and b8 + 8 <= h_end:  # common case: a full block, one h
+                    for i in range(8):  # constant trip count: unrolled
+                        shift = np.uint64(stat_bits * i)
+                        scales[b8 + i, g] = s_s * (np.float32((vs >> shift) & mask) - s_z)
+                        zeros[b8 + i, g] = z_s * (np.float32((vz >> shift) & mask) - z_z)
+                    continue
+                for i in range(min(8, r1 - b8)):
+                    r = b8 + i
+                    if r >= h_end:
+                        h = r // stat_group
+                        h_end = (h + 1) * stat_group
+                        s_s = _side2(ss16, ss32, skind, g, h)
+                        s_z = _side2(sz16, sz32, skind, g, h)
+                        z_s = _side2(zs16, zs32, skind, g, h)
+                        z_z = _side2(zz16, zz32, skind, g, h)
+                    shift = np.uint64(stat_bits * i)
+                    scales[r, g] = s_s * (np.float32((vs >> shift) & mask) - s_z)
+                    zeros[r, g] = z_s * (np.float32((vz >> shift) & mask) - z_z)
+        if batch == 1:  # GEMV: a register accumulator
+            x0 = x[0]
+            for r in range(r0, r1):
+                acc = np.float32(0)
+                for t in range(row_ptr[r], row_ptr[r + 1]):
+                    acc += _side1(v16, v32, vkind, t) * x0[col_idx[t]]
+                y[0, r] = acc
+        else:
+            for r in range(r0, r1):
+                for b in range(batch):
+                    y[b, r] = np.float32(0)
+                for t in range(row_ptr[r], row_ptr[r + 1]):  # each value decoded once
+                    v = _side1(v16, v32, vkind, t)
+                    c = col_idx[t]
+                    for b in range(batch):
+                        y[b, r] += v * x[b, c]
+
+
+@exact(parallel=True)
+def _add_outliers(w, row_ptr, col_idx, v16, v32, vkind):  # pragma: no cover - compiled
+    """w[r, c] = w[r, c] + value for the outliers of row r (QF-SPARSE-023)."""
+    for r in prange(w.shape[0]):
+        for t in range(row_ptr[r], row_ptr[r + 1]):
+            c = col_idx[t]
+            w[r, c] = w[r, c] + _side1(v16, v32, vkind, t)
+
+
+@exact(parallel=True)
+def _f16_bits_to_f32_bits(src, dst):  # pragma: no cover - compiled
+    """IEEE binary16 bit patterns -> binary32 bit patterns, exactly (subnormals, inf, NaN)."""
+    for i in prange(src.shape[0]):
+        h = np.uint32(src[i])
+        sign = (h & np.uint32(0x8000)) << np.uint32(16)
+        e = (h >> np.uint32(10)) & np.uint32(0x1F)
+        m = h & np.uint32(0x3FF)
+        if e == np.uint32(0):
+            if m == np.uint32(0):
+                dst[i] = sign
+            else:  # subnormal: normalise the mantissa
+                s = np.uint32(0)
+                while (m & np.uint32(0x400)) == np.uint32(0):
+                    m = m << np.uint32(1)
+                    s += np.uint32(1)
+                dst[i] = (sign | ((np.uint32(113) - s) << np.uint32(23))
+                          | ((m & np.uint32(0x3FF)) << np.uint32(13)))
+        elif e == np.uint32(31):
+            dst[i] = sign | np.uint32(0x7F800000) | (m << np.uint32(13))
+        else:
+            dst[i] = sign | ((e + np.uint32(112)) << np.uint32(23)) | (m << np.uint32(13))
+
+
+# -- argument plumbing --------------------------------------------------------------------------
+_NO16_2 = np.zeros((0, 0), dtype=np.uint16)
+_NO32_2 = np.zeros((0, 0), dtype=np.float32)
+_NO16_1 = np.zeros(0, dtype=np.uint16)
+_NO32_1 = np.zeros(0, dtype=np.float32)
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    """A read-only view, so that writable and mmap'd inputs share one compiled specialization."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def _columns(col_idx: np.ndarray) -> np.ndarray:
+    """Column indices as the kernels take them: U8 widened to U16 (tiny arrays), so that one
+    compiled body serves both; U32 (rows over 65536 columns) keeps its own."""
+    return _ro(col_idx.astype(np.uint16) if col_idx.dtype == np.uint8 else col_idx)
+
+
+def _slots(arr: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """(uint16 slot, float32 slot) of a float side array stored as ``dtype``."""
+    if dtype == "F32":
+        return _ro(_NO16_2 if arr.ndim == 2 else _NO16_1), _ro(arr)
+    return _ro(arr.view(np.uint16)), _ro(_NO32_2 if arr.ndim == 2 else _NO32_1)
+
+
+def half_to_float(stored: np.ndarray, dtype: str) -> np.ndarray:
+    """A stored F16/BF16/F32 array -> float32 (a new array for F16/BF16), exactly."""
+    if dtype == "F32":
+        return stored
+    if dtype == "BF16":
+        from ..dtypes import bf16_to_f32
+
+        return bf16_to_f32(stored)
+    if dtype != "F16":
+        raise ArgumentError("expected a float part dtype", field="dtype",
+                            expected=["F16", "BF16", "F32"], found=dtype)
+    src = _ro(np.ascontiguousarray(stored).view(np.uint16).reshape(-1))
+    out = np.empty(src.shape[0], dtype=np.float32)
+    if src.shape[0]:
+        _f16_bits_to_f32_bits(src, out.view(np.uint32))
+    return out.reshape(stored.shape)
+
+
+def _prepare_call(stats: SparseArrays | None, rows: int, row_ptr: np.ndarray,
+                  col_idx: np.ndarray, values: np.ndarray, value_dtype: str,
+                  x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run :func:`_prepare`: (scales [rows, G], zeros [rows, G], outliers' x @ W.T part)."""
+    groups = 0 if stats is None else stats.geometry.groups
+    scales = np.empty((rows, groups), dtype=np.float32)
+    zeros = np.empty((rows, groups), dtype=np.float32)
+    y = np.empty((x.shape[0], rows), dtype=np.float32)
+    if rows == 0:
+        return scales, zeros, y
+    if stats is None:
+        no_codes = _ro(np.zeros((0, 0), dtype=np.uint8))
+        side = (no_codes, _ro(_NO16_2), _ro(_NO32_2), _ro(_NO16_2), _ro(_NO32_2)) * 2
+        stat_args = (*side, _F32, 1, 1)
+    else:
+        sd = stats.stat_dtype
+        stat_args = (_ro(stats.scale_codes), *_slots(stats.scale_scales, sd),
+                     *_slots(stats.scale_zeros, sd), _ro(stats.zero_codes),
+                     *_slots(stats.zero_scales, sd), *_slots(stats.zero_zeros, sd), _KIND[sd],
+                     stats.stat_bits, stats.stat_group)
+    v16, v32 = _slots(values, value_dtype)
+    _prepare(*stat_args, rows, _ro(row_ptr.astype(np.int64)), _columns(col_idx), v16, v32,
+             _KIND[value_dtype], _ro(x), scales, zeros, y)
+    return scales, zeros, y
+
+
+def _statistics_and_outliers(a: SparseArrays, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                       np.ndarray]:
+    """(scales [rows, G], zeros [rows, G], outliers' share of x @ W.T [batch, rows])."""
+    return _prepare_call(a, a.geometry.rows, a.row_ptr, a.col_idx, a.values, a.value_dtype, x)
+
+
+def dequantize_statistics(a: SparseArrays, which: str) -> np.ndarray:
+    """Decoded first-order ``scales`` or ``zeros`` as float32 ``[rows, G]`` (QF-SPARSE-021)."""
+    if which not in ("scales", "zeros"):
+        raise ArgumentError("which must be 'scales' or 'zeros'", field="which", found=which)
+    check_arrays(a)
+    scales, zeros, _ = _statistics_and_outliers(a, np.zeros((0, a.k), dtype=np.float32))
+    return scales if which == "scales" else zeros
+
+
+def _check_csr(row_ptr: np.ndarray, col_idx: np.ndarray, values: np.ndarray, rows: int,
+               value_dtype: str) -> None:
+    for name, arr in (("row_ptr", row_ptr), ("col_idx", col_idx), ("values", values)):
+        if not isinstance(arr, np.ndarray) or arr.ndim != 1 or not arr.flags.c_contiguous:
+            raise ArgumentError("must be a 1-D C-contiguous numpy array", field=name,
+                                found=getattr(arr, "shape", type(arr).__name__))
+    if row_ptr.shape[0] != rows + 1 or row_ptr.dtype.kind != "u":
+        raise ArgumentError("row_ptr must be unsigned [rows + 1]", field="row_ptr",
+                            expected=f"[{rows + 1}]", found=f"{row_ptr.dtype}{row_ptr.shape}")
+    if col_idx.dtype.kind != "u" or col_idx.shape != values.shape:
+        raise ArgumentError("col_idx must be unsigned, one per value", field="col_idx",
+                            expected=f"uint[{values.shape[0]}]",
+                            found=f"{col_idx.dtype}{col_idx.shape}")
+    want = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}.get(value_dtype)
+    if want is None or values.dtype != want:
+        raise ArgumentError("values do not match value_dtype", field="values",
+                            expected=value_dtype, found=str(values.dtype))
+
+
+def add_outliers(w: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray, values: np.ndarray,
+                 *, value_dtype: str) -> np.ndarray:
+    """``w[r, c] += float32(v)`` for every outlier, in place; returns ``w``.
+
+    The CSR arrays must have passed ``check_outliers`` (the kernel does no bounds checks).
+    """
+    if not isinstance(w, np.ndarray) or w.ndim != 2 or w.dtype != np.float32 or not (
+            w.flags.c_contiguous and w.flags.writeable):
+        raise ArgumentError("w must be a writable C-contiguous float32 [rows, k] array",
+                            field="w", found=getattr(w, "dtype", type(w).__name__))
+    _check_csr(row_ptr, col_idx, values, w.shape[0], value_dtype)
+    if values.shape[0]:
+        v16, v32 = _slots(values, value_dtype)
+        _add_outliers(w, _ro(row_ptr.astype(np.int64)), _columns(col_idx), v16, v32,
+                      _KIND[value_dtype])
+    return w
+
+
+def linear_outliers(x: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray,
+                    values: np.ndarray, *, value_dtype: str) -> np.ndarray:
+    """The outliers' share of ``x @ W.T``: ``y[b, r] = sum_t values[t] * x[b, col_idx[t]]``.
+
+    The CSR arrays must have passed ``check_outliers`` (the kernel does no bounds checks).
+    """
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype != np.float32:
+        raise ArgumentError("x must be a 2-D float32 array [batch, k]", field="x",
+                            found=getattr(x, "dtype", type(x).__name__))
+    rows = int(row_ptr.shape[0]) - 1 if isinstance(row_ptr, np.ndarray) else -1
+    _check_csr(row_ptr, col_idx, values, rows, value_dtype)
+    return _prepare_call(None, rows, row_ptr, col_idx, values, value_dtype,
+                         np.ascontiguousarray(x))[2]
+
+
+# -- the layout's decode and matmul -------------------------------------------------------------
+def _base_args(a: SparseArrays, zeros: np.ndarray) -> dict[str, object]:
+    """Keyword arguments of the bitpack kernels for the base of ``a``."""
+    return {"bits": a.bits, "k": a.k, "group_size": a.group_size, "zero": "float",
+            "zeros": zeros, "perm": a.perm, "scale_dtype": "F32", "zero_dtype": "F32",
+            "validate": False}
+
+
+def dequantize(a: SparseArrays, *, validate: bool = True) -> np.ndarray:
+    """Dequantize to ``[rows, k]`` float32, original column order; bit-identical to the reference.
+
+    ``validate=False`` skips the content checks (the layout runs them once per tensor).
+    """
+    check_arrays(a)
+    if validate:
+        check_content(a)
+    scales, zeros, _ = _statistics_and_outliers(a, np.zeros((0, a.k), dtype=np.float32))
+    w = bitpack.dequantize(a.codes, scales, **_base_args(a, zeros))
+    if not (w.dtype == np.float32 and w.flags.c_contiguous and w.flags.writeable):
+        w = np.array(w, dtype=np.float32, order="C")
+    return add_outliers(w, a.row_ptr, a.col_idx, a.values, value_dtype=a.value_dtype)
+
+
+def linear(x: np.ndarray, a: SparseArrays, *, validate: bool = True) -> np.ndarray:
+    """``x @ W.T`` for x ``[batch, k]`` float32: statistics and outlier products in one launch,
+    then the bitpack kernel on the base."""
+    check_arrays(a)
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype != np.float32:
+        raise ArgumentError("x must be a 2-D float32 array [batch, k]", field="x",
+                            found=getattr(x, "dtype", type(x).__name__))
+    if x.shape[1] != a.k:
+        raise ArgumentError("x's last dimension must equal k", field="x.shape",
+                            expected=f"[batch, {a.k}]", found=x.shape)
+    if validate:
+        check_content(a)
+    x = np.ascontiguousarray(x)
+    scales, zeros, y = _statistics_and_outliers(a, x)
+    base = bitpack.linear(x, a.codes, scales, **_base_args(a, zeros))
+    y += base
+    return y

@@ -1,0 +1,1 @@
+"""Private parts of the safetensors reader: header parser, files, evidence, schemes."""
