@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-AQLM_DIR = FIXTURES / "foreign" / "safetensors" / "aqlm-2x8-g8"
-AQLM_MANIFEST = FIXTURES / "foreign" / "safetensors" / "manifest.json"
+#: The project's one copy of the safetensors corpus (kept by the safetensors reader's tests).
+AQLM_DIR = FIXTURES / "foreign" / "safetensors" / "corpus" / "aqlm-2x8-g8"
+AQLM_MANIFEST = FIXTURES / "foreign" / "safetensors" / "corpus" / "manifest.json"
 AQLM_REF = FIXTURES / "foreign" / "safetensors" / "refs" / "aqlm-2x8-g8.npz"
 HOSTILE = FIXTURES / "hostile" / "qf"
 

@@ -1,7 +1,7 @@
 """AQLM import: the corpus checkpoint dequantizes bit-identically to AQLM's own reference.
 
-Ground truth: ``fixtures/foreign/safetensors/manifest.json`` (sha256 of the float32 weight that
-``aqlm.utils._dequantize_weight`` produced) and ``refs/aqlm-2x8-g8.npz``.
+Ground truth: ``fixtures/foreign/safetensors/corpus/manifest.json`` (sha256 of the float32 weight
+that ``aqlm.utils._dequantize_weight`` produced) and ``refs/aqlm-2x8-g8.npz``.
 """
 
 from __future__ import annotations
