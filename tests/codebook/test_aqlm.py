@@ -220,3 +220,25 @@ def test_other_code_storage(rng, storage):
     qt = from_aqlm(stored, books, scales, in_group_size=2, out_group_size=1, num_codebooks=1,
                    nbits_per_codebook=16)
     assert np.array_equal(qt.dequantize().view(np.uint32), want.view(np.uint32))
+
+
+def test_qformat_open_gives_codebook_tensors(aqlm_entry, aqlm_tensors, tmp_path):
+    """End to end through the safetensors reader: ``raw`` is this layout, ``get`` its decode,
+    and a whole-checkpoint conversion to .qf keeps every layer bit-identical."""
+    from .conftest import AQLM_DIR
+
+    converted = {}
+    with qformat.open(AQLM_DIR) as model:
+        for layer in aqlm_entry["quantized_layers"]:
+            name = layer["module"] + ".weight"
+            qt = model.raw(name)
+            assert qt.layout == from_aqlm(*_layer(aqlm_tensors, layer["module"]), **CONFIG).layout
+            w = model.get(name)
+            assert np.array_equal(w.view(np.uint32), qt.dequantize().view(np.uint32))
+            converted[name] = qt
+        truth = aqlm_entry["reference"]["layers"]["model.layers.1.mlp.down_proj"]
+        assert _sha(model.get("model.layers.1.mlp.down_proj.weight")) == truth["sha256_f32"]
+    qformat.save(tmp_path / "aqlm.qf", converted)
+    with qformat.open(tmp_path / "aqlm.qf") as back:
+        for name, qt in converted.items():
+            assert np.array_equal(back.get(name).view(np.uint32), qt.dequantize().view(np.uint32))
