@@ -323,15 +323,14 @@ def from_codes(
                           "[QF-CODEBOOK-002]", field="codes", expected=n_books,
                           found=codes.shape[2])
     ig = sub * n_books if mode == "product" else sub
-    layout = CodebookLayout(mode=mode, num_codebooks=n_books, codebook_bits=bits,
-                            in_group_size=ig, out_group_size=og, codebook_dtype=book_code,
-                            scale_dtype="F32")
     out, inp = codes.shape[0] * og, codes.shape[1] * ig
     scale_arr, scale_code = _float_part(scales, scale_dtype, "scales")
     if scale_arr.shape != (out,):
         raise LayoutError("scales must have one value per output row [QF-CODEBOOK-002]",
                           field="scales", expected=[out], found=list(scale_arr.shape))
-    layout = CodebookLayout(**{**layout.to_config(), "scale_dtype": scale_code})
+    layout = CodebookLayout(mode=mode, num_codebooks=n_books, codebook_bits=bits,
+                            in_group_size=ig, out_group_size=og, codebook_dtype=book_code,
+                            scale_dtype=scale_code)
     if codes.size:
         lo, hi = int(codes.min()), int(codes.max())
         if lo < 0 or hi >= size:

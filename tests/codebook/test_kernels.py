@@ -151,6 +151,9 @@ def test_linear_matches_reference(rng, case, batch):
     (8, 64, 2, 8, 1, 8, False),     # fewer rows than entries: direct gathers
     (24, 40, 1, 16, 1, 8, False),   # 1x16: direct gathers
     (64, 72, 1, 8, 1, 8, False),    # 9 codes per row: not a multiple of 8 (generic path)
+    (32, 64, 2, 8, 1, 8, True),     # PQ through the 8-bit path (16 codes per row)
+    (32, 64, 2, 8, 2, 8, False),    # out groups of 2: generic tables
+    (30, 64, 1, 16, 1, 8, False),   # 1x16 with rows not a multiple of 4 (tail rows)
 ])
 @pytest.mark.parametrize("batch", [1, 2, 9])
 def test_linear_paths(rng, case, batch):
