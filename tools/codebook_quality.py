@@ -2,10 +2,9 @@
 
 Prints the table of ``docs/codebook.md``. Weights: ``out x in`` Gaussian or heavy-tailed
 (Student t, 3 degrees of freedom), each row scaled by a log-normal factor. Error: mean squared
-error over mean square of the weight. Round-to-nearest is min-max asymmetric per group with an
-fp16 scale and zero (``bits + 32/group`` bits per weight), at the fewest bits per weight that
-are still >= the codebook tensor's (every stored byte counted: codes, codebooks, scales). It
-stands in for the ``bitpack`` layout until that lands on main.
+error over mean square of the weight. Round-to-nearest is the ``bitpack`` layout's default
+(asymmetric min-max per group, fp16 scale, 8-bit zero point) at the fewest bits per weight that
+are still >= the codebook tensor's (every stored byte counted on both sides).
 
 Usage: ``python tools/codebook_quality.py [--size 1024]``.
 """
@@ -44,14 +43,8 @@ def weights(kind: str, shape: tuple[int, int], seed: int = 0) -> np.ndarray:
 
 
 def round_to_nearest(w: np.ndarray, bits: int, group: int) -> tuple[np.ndarray, float]:
-    out, inp = w.shape
-    g = w.reshape(out, inp // group, group)
-    lo = g.min(axis=-1, keepdims=True)
-    hi = g.max(axis=-1, keepdims=True)
-    scale = ((hi - lo) / (2**bits - 1)).astype(np.float16).astype(np.float32)
-    zero = lo.astype(np.float16).astype(np.float32)
-    q = np.clip(np.round((g - zero) / np.where(scale > 0, scale, 1)), 0, 2**bits - 1)
-    return (q * scale + zero).reshape(out, inp), bits + 32 / group
+    qt = qformat.quantize(w, "bitpack", bits=bits, group_size=group)
+    return qt.dequantize(), qt.bits_per_weight
 
 
 def rel_mse(a: np.ndarray, w: np.ndarray) -> float:
@@ -77,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     shape = (args.size, args.size)
     print(f"weights {shape[0]}x{shape[1]}; relative MSE (lower is better)\n")
     print("| weights | codebook config | bits/weight | rel. MSE | RTN at >= bits | RTN bits/weight "
-          "| RTN rel. MSE | ratio | RTN 2-bit g64 (2.5 b/w) | fit time |")
+          "| RTN rel. MSE | ratio | RTN 2-bit g64 | fit time |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for kind in ("gaussian", "heavy-tailed"):
         w = weights(kind, shape)
