@@ -72,6 +72,8 @@ CODEBOOK_MAX_BITS = 16
 CODEBOOK_MAX_COUNT = 64
 #: Largest level table of a bit-packed layout (one entry per code, so 2**8).
 LEVEL_TABLE_MAX_ENTRIES = 256
+#: Most weights in one codebook group (out_group_size x in_group_size); bounds per-group scratch.
+CODEBOOK_MAX_GROUP_ELEMENTS = 4096
 
 # --- TFLite ----------------------------------------------------------------------------------
 #: Largest TFLite metadata entry decoded for display (CONVERSION_METADATA, version strings);

@@ -17,6 +17,7 @@ _BUILTIN: dict[str, str] = {
     "raw": "qformat.layouts.raw:RawLayout",
     "bitpack": "qformat.layouts.bitpack:BitPackedLayout",
     "sparse": "qformat.layouts.sparse:SparseLayout",
+    "codebook": "qformat.layouts.codebook:CodebookLayout",
 }
 _LOADED: dict[str, type[Layout]] = {}
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")

@@ -1,0 +1,630 @@
+"""Jitted kernels of the ``codebook`` layout (numpy references: ``_ref/codebook.py``).
+
+* :func:`decode_codebook` (exact): bit-identical to the reference dequantization.
+* :func:`linear_codebook` (fast): ``x @ W.T`` without materialising ``W``. For small codebooks
+  it builds, per input group, a lookup table of ``x_group . entry`` over every codebook entry,
+  then each output row is a sum of table lookups (one per code); for large codebooks (1x16) it
+  gathers the entries and takes the dot products directly. Threads split the *output rows*, and
+  every output element is written by exactly one thread, so results do not depend on the
+  thread count (no shared accumulators: AQLM's CPU kernel races on exactly that).
+* :func:`assign_nearest` (exact): the k-means assignment step.
+* :func:`pack_codes` / :func:`unpack_codes` (exact) and :func:`f16_to_f32` (exact).
+
+The wrappers validate dtypes, shapes and contiguity; the jitted bodies do no bounds checks and
+trust :meth:`CodebookLayout.check_parts` for the content (finite values, pad bits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ArgumentError
+from ._jit import exact, fast, prange
+
+__all__ = [
+    "assign_nearest",
+    "decode_codebook",
+    "f16_to_f32",
+    "linear_codebook",
+    "pack_codes",
+    "unpack_codes",
+]
+
+#: Largest lookup table (bytes) the lookup-table path may allocate; above it, direct gathers.
+LUT_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    """A read-only view: inputs reach the kernels read-only whether or not they come from a
+    memory map, so each kernel compiles one specialisation instead of two."""
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
+def _require(arr: np.ndarray, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
+    """Validate an input array; return it C-contiguous and read-only."""
+    if not isinstance(arr, np.ndarray):
+        raise ArgumentError(f"{name} must be a numpy array", field=name,
+                            found=type(arr).__name__)
+    if arr.dtype != dtype or arr.ndim != ndim:
+        raise ArgumentError(f"{name} has the wrong dtype or rank", field=name,
+                            expected=f"{np.dtype(dtype)} with {ndim} dimensions",
+                            found=f"{arr.dtype} with {arr.ndim} dimensions")
+    return _readonly(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+
+
+def _check_bits(bits: int) -> int:
+    if type(bits) is not int or not 1 <= bits <= 16:
+        raise ArgumentError("bits must be 1..16", field="bits", found=bits)
+    return bits
+
+
+# -- code packing ----------------------------------------------------------------------------------
+@exact
+def _code_at(row, n, bits):
+    """Code ``n`` of one packed row (LSB-first bit stream)."""
+    if bits == 8:
+        return np.int64(row[n])
+    if bits == 16:
+        return np.int64(row[2 * n]) | (np.int64(row[2 * n + 1]) << 8)
+    bit = n * bits
+    byte = bit >> 3
+    shift = bit & 7
+    value = np.int64(row[byte])
+    if shift + bits > 8:
+        value |= np.int64(row[byte + 1]) << 8
+        if shift + bits > 16:
+            value |= np.int64(row[byte + 2]) << 16
+    return (value >> shift) & ((np.int64(1) << bits) - 1)
+
+
+@exact(parallel=True)
+def _pack_rows(codes, bits, out):
+    rows, n = codes.shape
+    for i in prange(rows):
+        row = out[i]
+        for b in range(row.shape[0]):
+            row[b] = 0
+        for k in range(n):
+            value = np.int64(codes[i, k])
+            bit = k * bits
+            done = 0
+            while done < bits:
+                byte = (bit + done) >> 3
+                shift = (bit + done) & 7
+                take = min(8 - shift, bits - done)
+                piece = (value >> done) & ((np.int64(1) << take) - 1)
+                row[byte] |= np.uint8(piece << shift)
+                done += take
+
+
+@exact(parallel=True)
+def _unpack_rows(packed, bits, out):
+    rows, n = out.shape
+    for i in prange(rows):
+        row = packed[i]
+        dst = out[i]
+        for k in range(n):
+            dst[k] = _code_at(row, k, bits)
+
+
+def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
+    """Codes ``[rows, n]`` (each < 2**bits, unchecked) -> ``uint8 [rows, ceil(n*bits/8)]``."""
+    bits = _check_bits(bits)
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.dtype.kind not in "iu":
+        raise ArgumentError("codes must be a 2-D integer array", field="codes",
+                            found=f"{codes.dtype}{list(codes.shape)}")
+    codes = _readonly(np.ascontiguousarray(codes, dtype=np.int64))
+    out = np.empty((codes.shape[0], (codes.shape[1] * bits + 7) // 8), dtype=np.uint8)
+    _pack_rows(codes, bits, out)
+    return out
+
+
+def unpack_codes(packed: np.ndarray, bits: int, n: int) -> np.ndarray:
+    """``uint8 [rows, row_bytes]`` -> ``int32 [rows, n]`` (first ``n`` codes of every row)."""
+    bits = _check_bits(bits)
+    packed = _require(packed, "codes", np.dtype(np.uint8), 2)
+    if n < 0 or (n * bits + 7) // 8 > packed.shape[1]:
+        raise ArgumentError("rows are too short for that many codes", field="codes",
+                            expected=f">= {(n * bits + 7) // 8} bytes per row",
+                            found=packed.shape[1])
+    out = np.empty((packed.shape[0], n), dtype=np.int32)
+    _unpack_rows(packed, bits, out)
+    return out
+
+
+# -- float16 -----------------------------------------------------------------------------------
+@exact(parallel=True)
+def _f16_to_f32(src, dst, out):
+    """``out`` is ``dst`` viewed as uint32 (views are taken outside numba)."""
+    tiny = np.float32(2.0 ** -24)  # value of the smallest half subnormal
+    for i in prange(src.shape[0]):
+        h = np.uint32(src[i])
+        sign = (h & np.uint32(0x8000)) << np.uint32(16)
+        body = h & np.uint32(0x7FFF)
+        exp = body & np.uint32(0x7C00)
+        if exp == np.uint32(0x7C00):  # infinity / NaN: keep the payload
+            out[i] = sign | np.uint32(0x7F800000) | ((body & np.uint32(0x03FF)) << np.uint32(13))
+        elif exp == np.uint32(0):  # zero / subnormal: mantissa * 2**-24, exact in float32
+            value = np.float32(body) * tiny
+            dst[i] = -value if sign else value
+        else:  # rebias the exponent from 15 to 127
+            out[i] = sign | ((body << np.uint32(13)) + np.uint32(0x38000000))
+
+
+def f16_to_f32(bits: np.ndarray) -> np.ndarray:
+    """Half-precision bit patterns (uint16, any shape) -> float32 of the same shape, exactly."""
+    arr = np.asarray(bits)
+    if arr.dtype == np.float16:
+        arr = arr.view(np.uint16)
+    if arr.dtype != np.uint16:
+        raise ArgumentError("expected float16 bit patterns (uint16)", field="bits",
+                            found=str(arr.dtype))
+    flat = _readonly(np.ascontiguousarray(arr).reshape(-1))
+    out = np.empty(flat.shape[0], dtype=np.float32)
+    _f16_to_f32(flat, out, out.view(np.uint32))
+    return out.reshape(arr.shape)
+
+
+# -- code words ----------------------------------------------------------------------------------
+def _code_words(codes: np.ndarray, bits: int, count: int) -> np.ndarray:
+    """One code per element, ``[rows, count]``: the bytes themselves for 8-bit codes, a uint16
+    view for 16-bit codes, and an unpacked uint16 copy for any other width. Hot loops then
+    index plain integer arrays (bit extraction in the inner loop costs ~3x)."""
+    if bits == 8:
+        return codes
+    if bits == 16:
+        return codes.view("<u2")
+    words = np.empty((codes.shape[0], count), dtype=np.uint16)
+    _unpack_rows(codes, bits, words)
+    return _readonly(words)
+
+
+# -- decode ------------------------------------------------------------------------------------
+@exact(parallel=True)
+def _decode(words, books, scales, product, in_groups, out):
+    """Each output element is computed in a register, in the spec's order (+0.0, then each
+    codebook's entry in turn, then times the scale) and stored once. Inner loops index views
+    from 0, which lets LLVM drop numba's negative-index wraparound code (an offset index
+    ``a[lo + t]`` pays it on every access and ran 3x slower)."""
+    m, _, og, sub = books.shape
+    ig = sub * m if product else sub
+    for g in prange(words.shape[0]):
+        row = words[g]
+        for r in range(og):
+            dst_row = out[g * og + r]
+            s = scales[g * og + r]
+            for j in range(in_groups):
+                codes = row[j * m:(j + 1) * m]
+                if product:
+                    for c in range(m):
+                        entry = books[c, np.intp(codes[c]), r]
+                        dst = dst_row[j * ig + c * sub:j * ig + (c + 1) * sub]
+                        for t in range(sub):
+                            dst[t] = (np.float32(0.0) + entry[t]) * s
+                else:
+                    dst = dst_row[j * ig:(j + 1) * ig]
+                    first = books[0, np.intp(codes[0]), r]
+                    for t in range(sub):
+                        dst[t] = np.float32(0.0) + first[t]
+                    for c in range(1, m):
+                        entry = books[c, np.intp(codes[c]), r]
+                        for t in range(sub):
+                            dst[t] = dst[t] + entry[t]
+                    for t in range(sub):
+                        dst[t] = dst[t] * s
+
+
+def _check_layout_args(codes, books, scales, bits, in_groups):
+    bits = _check_bits(bits)
+    codes = _require(codes, "codes", np.dtype(np.uint8), 2)
+    books = _require(books, "codebooks", np.dtype(np.float32), 4)
+    scales = _require(scales, "scales", np.dtype(np.float32), 1)
+    m, size, og, _ = books.shape
+    if size != 1 << bits:
+        raise ArgumentError("codebooks do not have 2**bits entries", field="codebooks",
+                            expected=1 << bits, found=size)
+    need = (in_groups * m * bits + 7) // 8
+    if in_groups < 0 or codes.shape[1] != need:
+        raise ArgumentError("codes rows do not match in_groups * num_codebooks codes",
+                            field="codes", expected=f"{need} bytes per row",
+                            found=codes.shape[1])
+    if scales.shape[0] != codes.shape[0] * og:
+        raise ArgumentError("scales must have one value per output row", field="scales",
+                            expected=codes.shape[0] * og, found=scales.shape[0])
+    return codes, books, scales
+
+
+def decode_codebook(
+    codes: np.ndarray,
+    codebooks: np.ndarray,
+    scales: np.ndarray,
+    bits: int,
+    product: bool,
+    in_groups: int,
+) -> np.ndarray:
+    """Dequantize to float32 ``[out, in]``, bit-identical to the numpy reference."""
+    codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups)
+    m, _, og, sub = books.shape
+    ig = sub * m if product else sub
+    out = np.empty((codes.shape[0] * og, in_groups * ig), dtype=np.float32)
+    words = _code_words(codes, bits, in_groups * m)
+    _decode(words, books, scales, bool(product), in_groups, out)
+    return out
+
+
+# -- linear ------------------------------------------------------------------------------------
+@fast(parallel=True)
+def _build_lut(x, books_t, product, in_groups, scratch, lut):
+    """lut[j*M + c, r, k, b] = x[b, columns of codebook c in group j] . books[c, k, r, :].
+
+    Each task computes its tables with the entries as vector lanes (``books_t`` is
+    ``[M, og, sub, K]``, so the innermost loop runs over contiguous entries), in its own
+    scratch ``[n, K]``, then stores them batch-innermost (one code then selects ``n``
+    consecutive values)."""
+    n = x.shape[0]
+    m, og, sub, size = books_t.shape
+    ig = sub * m if product else sub
+    jm_count = in_groups * m
+    n_tasks = scratch.shape[0]
+    per_task = (jm_count + n_tasks - 1) // n_tasks
+    for task in prange(n_tasks):
+        tmp = scratch[task]
+        for jm in range(task * per_task, min(jm_count, (task + 1) * per_task)):
+            j = jm // m
+            c = jm - j * m
+            lo = j * ig + (c * sub if product else 0)
+            for r in range(og):
+                for b in range(n):
+                    row = tmp[b]
+                    for k in range(size):
+                        row[k] = np.float32(0.0)
+                    xs = x[b, lo:lo + sub]
+                    for t in range(sub):
+                        xv = xs[t]
+                        src = books_t[c, r, t]
+                        for k in range(size):
+                            row[k] += xv * src[k]
+                dst = lut[jm, r]
+                if n == 1:
+                    src0 = tmp[0]
+                    for k in range(size):
+                        dst[k, 0] = src0[k]
+                else:
+                    for k in range(size):
+                        for b in range(n):
+                            dst[k, b] = tmp[b, k]
+
+
+@exact
+def _sum_lut8(words, tables):
+    """Sum of one table value per code for 8 codes per uint64 word; tables are 256 floats per
+    code position, consecutive. Four accumulators hide the add latency."""
+    mask = np.uint64(255)
+    a0 = np.float32(0.0)
+    a1 = np.float32(0.0)
+    a2 = np.float32(0.0)
+    a3 = np.float32(0.0)
+    for w in range(words.shape[0]):
+        v = words[w]
+        base = w * 2048
+        a0 += tables[base + np.intp(v & mask)]
+        a1 += tables[base + 256 + np.intp((v >> np.uint64(8)) & mask)]
+        a2 += tables[base + 512 + np.intp((v >> np.uint64(16)) & mask)]
+        a3 += tables[base + 768 + np.intp((v >> np.uint64(24)) & mask)]
+        a0 += tables[base + 1024 + np.intp((v >> np.uint64(32)) & mask)]
+        a1 += tables[base + 1280 + np.intp((v >> np.uint64(40)) & mask)]
+        a2 += tables[base + 1536 + np.intp((v >> np.uint64(48)) & mask)]
+        a3 += tables[base + 1792 + np.intp(v >> np.uint64(56))]
+    return (a0 + a1) + (a2 + a3)
+
+
+@exact(parallel=True)
+def _gather_b1_u8(codes64, lut_flat, scales, out, rows_per_block, words_per_chunk):
+    """Batch 1, 8-bit codes, out groups of 1: the hot path (AQLM 2x8, 8x8).
+
+    Output rows are split into blocks (one thread each); inside a block the code words are
+    walked in chunks so that a chunk's lookup tables stay in cache while every row of the
+    block uses them. Codes are read 8 at a time as one uint64 (plain scalar table loads: on
+    this class of CPU they beat the compiler's emulated vector gathers). Loops run over slices
+    from 0: numba vectorizes and indexes those better than offset ranges inside ``prange``.
+    """
+    rows, words = codes64.shape
+    for blk in prange((rows + rows_per_block - 1) // rows_per_block):
+        r0 = blk * rows_per_block
+        r1 = min(rows, r0 + rows_per_block)
+        block_out = out[r0:r1]
+        block_codes = codes64[r0:r1]
+        for o in range(block_out.shape[0]):
+            block_out[o] = np.float32(0.0)
+        for w0 in range(0, words, words_per_chunk):
+            w1 = min(words, w0 + words_per_chunk)
+            tables = lut_flat[w0 * 2048:w1 * 2048]
+            for o in range(block_out.shape[0]):
+                block_out[o] += _sum_lut8(block_codes[o, w0:w1], tables)
+        block_scales = scales[r0:r1]
+        for o in range(block_out.shape[0]):
+            block_out[o] *= block_scales[o]
+
+
+@exact(parallel=True)
+def _gather_b1(words, lut, scales, out):
+    """Batch 1, any code width and out-group size: one row group per iteration."""
+    jm_count, og, _ = lut.shape
+    for g in prange(words.shape[0]):
+        row = words[g]
+        for r in range(og):
+            table = lut[:, r]
+            acc = np.float32(0.0)
+            for jm in range(jm_count):
+                acc += table[jm, np.intp(row[jm])]
+            out[g * og + r] = acc * scales[g * og + r]
+
+
+@exact(parallel=True)
+def _gather_batch(words, lut_flat, og, size, n, scales, out):
+    """Batch n > 1, any code width: one code selects n consecutive table values (``lut`` is
+    ``[JM, og, K, n]``, flattened), summed in up to eight scalar accumulators per pass (flat
+    indexing: a view per code would cost more than the additions)."""
+    jm_count = words.shape[1]
+    for g in prange(words.shape[0]):
+        row = words[g]
+        for r in range(og):
+            o = g * og + r
+            for b0 in range(0, n, 8):
+                width = min(8, n - b0)
+                a0 = np.float32(0.0)
+                a1 = np.float32(0.0)
+                a2 = np.float32(0.0)
+                a3 = np.float32(0.0)
+                a4 = np.float32(0.0)
+                a5 = np.float32(0.0)
+                a6 = np.float32(0.0)
+                a7 = np.float32(0.0)
+                for jm in range(jm_count):
+                    base = ((jm * og + r) * size + np.intp(row[jm])) * n + b0
+                    a0 += lut_flat[base]
+                    if width > 1:
+                        a1 += lut_flat[base + 1]
+                    if width > 2:
+                        a2 += lut_flat[base + 2]
+                    if width > 3:
+                        a3 += lut_flat[base + 3]
+                    if width > 4:
+                        a4 += lut_flat[base + 4]
+                    if width > 5:
+                        a5 += lut_flat[base + 5]
+                    if width > 6:
+                        a6 += lut_flat[base + 6]
+                    if width > 7:
+                        a7 += lut_flat[base + 7]
+                s = scales[o]
+                sums = (a0, a1, a2, a3, a4, a5, a6, a7)
+                for i in range(width):
+                    out[b0 + i, o] = sums[i] * s
+
+
+@fast(parallel=True)
+def _direct_linear(x, words, books, scales, product, in_groups, acc_scratch, out):
+    """Large codebooks (1x16): gather each entry once and take its dot product with the input
+    slice of every batch row; accumulators per (row, batch) in ``acc_scratch[g]``."""
+    n = x.shape[0]
+    m, _, og, sub = books.shape
+    ig = sub * m if product else sub
+    for g in prange(words.shape[0]):
+        row = words[g]
+        acc = acc_scratch[g]
+        for r in range(og):
+            for b in range(n):
+                acc[r, b] = np.float32(0.0)
+        for j in range(in_groups):
+            for c in range(m):
+                k = np.intp(row[j * m + c])
+                lo = j * ig + (c * sub if product else 0)
+                for r in range(og):
+                    entry = books[c, k, r]
+                    for b in range(n):
+                        xs = x[b, lo:lo + sub]
+                        s = np.float32(0.0)
+                        for t in range(sub):
+                            s += xs[t] * entry[t]
+                        acc[r, b] += s
+        for r in range(og):
+            for b in range(n):
+                out[b, g * og + r] = acc[r, b] * scales[g * og + r]
+
+
+@fast(parallel=True)
+def _direct_b1_rows4(x, words, entries, product, in_groups, scales, out):
+    """Batch 1, out groups of 1, large codebooks: four rows at a time, so that four
+    independent entry gathers (cache misses for a 2 MiB 1x16 codebook) are in flight together;
+    about 1.5x faster than one row at a time. ``entries`` is ``[M, K, sub]``: indexing it
+    with a loop variable and a zero-extended code lets LLVM drop numba's negative-index
+    wraparound code (an index like ``c * K + code`` pays it on every gather, ~1.6x slower).
+    Rows past the last multiple of 4 are left to the caller."""
+    m, _, sub = entries.shape
+    ig = sub * m if product else sub
+    xb = x[0]
+    for blk in prange(words.shape[0] // 4):
+        o = blk * 4
+        w0 = words[o]
+        w1 = words[o + 1]
+        w2 = words[o + 2]
+        w3 = words[o + 3]
+        a0 = np.float32(0.0)
+        a1 = np.float32(0.0)
+        a2 = np.float32(0.0)
+        a3 = np.float32(0.0)
+        for j in range(in_groups):
+            for c in range(m):
+                n = j * m + c
+                lo = j * ig + (c * sub if product else 0)
+                xs = xb[lo:lo + sub]
+                book = entries[c]
+                e0 = book[np.intp(w0[n])]
+                e1 = book[np.intp(w1[n])]
+                e2 = book[np.intp(w2[n])]
+                e3 = book[np.intp(w3[n])]
+                s0 = np.float32(0.0)
+                s1 = np.float32(0.0)
+                s2 = np.float32(0.0)
+                s3 = np.float32(0.0)
+                for t in range(sub):
+                    xv = xs[t]
+                    s0 += xv * e0[t]
+                    s1 += xv * e1[t]
+                    s2 += xv * e2[t]
+                    s3 += xv * e3[t]
+                a0 += s0
+                a1 += s1
+                a2 += s2
+                a3 += s3
+        out[0, o] = a0 * scales[o]
+        out[0, o + 1] = a1 * scales[o + 1]
+        out[0, o + 2] = a2 * scales[o + 2]
+        out[0, o + 3] = a3 * scales[o + 3]
+
+
+#: Rows per thread block and uint64 code words (8 codes) per chunk of the batch-1 8-bit kernel.
+#: A chunk's tables take 8 KiB per word. Interleaved A/B runs on the reference machine found
+#: whole rows (no chunking) fastest for 4096x4096 2x8 (3.4 vs 5.4 ms for chunks of 8 words);
+#: chunking stays available for CPUs with smaller caches.
+GATHER_ROWS_PER_BLOCK = 256
+GATHER_WORDS_PER_CHUNK = 1 << 30
+
+
+def linear_codebook(
+    x: np.ndarray,
+    codes: np.ndarray,
+    codebooks: np.ndarray,
+    scales: np.ndarray,
+    bits: int,
+    product: bool,
+    in_groups: int,
+) -> np.ndarray:
+    """``x @ W.T`` for float32 ``x [n, in]``: float32 ``[n, out]`` (reassociated sums).
+
+    Bit-identical for any thread count: every output element is computed by one thread.
+    """
+    codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups)
+    x = _require(x, "x", np.dtype(np.float32), 2)
+    m, size, og, sub = books.shape
+    ig = sub * m if product else sub
+    if x.shape[1] != in_groups * ig:
+        raise ArgumentError("x's last dimension must equal in_features", field="x",
+                            expected=in_groups * ig, found=x.shape[1])
+    n = x.shape[0]
+    n_out_groups = codes.shape[0]
+    rows = n_out_groups * og
+    out = np.empty((n, rows), dtype=np.float32)
+    jm_count = in_groups * m
+    if n == 0 or rows == 0:
+        out[...] = 0
+        return out
+    fast8 = bits == 8 and og == 1 and jm_count % 8 == 0
+    per_call = 1 if fast8 else n  # the 8-bit path runs one input vector at a time
+    lut_bytes = jm_count * og * size * per_call * 4
+    if lut_bytes > LUT_MAX_BYTES or size > max(rows, 16):
+        words = _code_words(codes, bits, jm_count)
+        if n == 1 and og == 1 and rows >= 4:
+            _direct_b1_rows4(x, words, books.reshape(m, size, sub), bool(product), in_groups,
+                             scales, out)
+            done = rows - rows % 4
+        else:
+            done = 0
+        if done < rows:
+            rest = words.shape[0] - done // og
+            _direct_linear(x, words[done // og:], books, scales[done:], bool(product),
+                           in_groups, np.empty((rest, og, n), dtype=np.float32),
+                           out[:, done:])
+        return out
+    books_t = _readonly(np.ascontiguousarray(books.transpose(0, 2, 3, 1)))  # [M, og, sub, K]
+    n_tasks = min(jm_count, 64)
+    scratch = np.empty((n_tasks, per_call, size), dtype=np.float32)
+    lut = np.empty((jm_count, og, size, per_call), dtype=np.float32)
+    if fast8:
+        codes64 = codes.view(np.uint64)
+        for b in range(n):
+            _build_lut(x[b:b + 1], books_t, bool(product), in_groups, scratch, lut)
+            _gather_b1_u8(codes64, _readonly(lut).reshape(-1), scales, out[b],
+                          GATHER_ROWS_PER_BLOCK, GATHER_WORDS_PER_CHUNK)
+        return out
+    _build_lut(x, books_t, bool(product), in_groups, scratch, lut)
+    lut = _readonly(lut)
+    words = _code_words(codes, bits, jm_count)
+    if n > 1:
+        _gather_batch(words, lut.reshape(-1), og, size, n, scales, out)
+    else:
+        _gather_b1(words, lut.reshape(jm_count, og, size), scales, out[0])
+    return out
+
+
+# -- k-means assignment ------------------------------------------------------------------------
+@exact(parallel=True)
+def _assign(points, books_t, norms, labels, score, chunk, scratch, scratch_bits):
+    """Chunks of points in parallel; per point the dot products run over the centroids (lanes)
+    with the coordinates in order, as in the reference. The argmin packs (order-preserving
+    integer of the score, index) into one int64 so that it vectorizes and keeps the lowest
+    index among equal scores. ``scratch_bits`` is ``scratch`` viewed as int32."""
+    n, d = points.shape
+    size = books_t.shape[1]
+    two = np.float32(2.0)
+    low31 = np.int64(0x7FFFFFFF)
+    for ci in prange((n + chunk - 1) // chunk):
+        dot = scratch[ci]
+        bits = scratch_bits[ci]
+        for i in range(ci * chunk, min(n, (ci + 1) * chunk)):
+            for k in range(size):
+                dot[k] = np.float32(0.0)
+            for t in range(d):
+                xv = points[i, t]
+                src = books_t[t]
+                for k in range(size):
+                    dot[k] = dot[k] + xv * src[k]
+            for k in range(size):
+                dot[k] = norms[k] - two * dot[k]
+            best = np.int64(0x7FFFFFFFFFFFFFFF)
+            for k in range(size):
+                b = np.int64(bits[k])
+                b = np.int64(0) if b == np.int64(-2147483648) else b  # -0.0 ties with +0.0
+                key = b ^ ((b >> np.int64(31)) & low31)  # float order -> integer order
+                best = min(best, (key << np.int64(32)) | np.int64(k))
+            k_best = best & np.int64(0xFFFFFFFF)
+            labels[i] = np.int32(k_best)
+            score[i] = dot[k_best]
+
+
+@exact
+def _norms(books_t, norms):
+    d, size = books_t.shape
+    for k in range(size):
+        norms[k] = np.float32(0.0)
+    for t in range(d):
+        for k in range(size):
+            norms[k] = norms[k] + books_t[t, k] * books_t[t, k]
+
+
+def assign_nearest(points: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centroid of every point: ``(labels int32 [N], |c|^2 - 2 x.c float32 [N])``.
+
+    Ties go to the lowest index; the result does not depend on the thread count.
+    """
+    points = _require(np.asarray(points), "points", np.dtype(np.float32), 2)
+    centroids = _require(np.asarray(centroids), "centroids", np.dtype(np.float32), 2)
+    if centroids.shape[1] != points.shape[1] or centroids.shape[0] == 0:
+        raise ArgumentError("centroids must be [K>0, d] with the points' d", field="centroids",
+                            expected=f"[K, {points.shape[1]}]", found=list(centroids.shape))
+    books_t = _readonly(np.ascontiguousarray(centroids.T))
+    norms = np.empty(centroids.shape[0], dtype=np.float32)
+    _norms(books_t, norms)
+    norms = _readonly(norms)
+    n = points.shape[0]
+    n_chunks = max(1, min(64, (n + 255) // 256))  # bounded scratch: 64 x K floats at most
+    chunk = max(1, (n + n_chunks - 1) // n_chunks)
+    scratch = np.empty((n_chunks, centroids.shape[0]), dtype=np.float32)
+    labels = np.empty(n, dtype=np.int32)
+    score = np.empty(n, dtype=np.float32)
+    _assign(points, books_t, norms, labels, score, chunk, scratch, scratch.view(np.int32))
+    return labels, score
