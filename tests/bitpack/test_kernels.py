@@ -4,6 +4,7 @@ within float32 rounding, every width, group shape, table, storage dtype and read
 from __future__ import annotations
 
 import mmap
+import os
 
 import numpy as np
 import pytest
@@ -180,6 +181,8 @@ def test_read_only_memory_mapped_inputs(parts, tmp_path):
     mm.close()
 
 
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"),
+                    reason="counts numba's compiled specializations, which only exist with the JIT")
 def test_compiled_once_per_kernel(parts):
     """Writable and read-only inputs, every mode and dtype: one specialization per body."""
     for zero, sdt, zdt, levels in [("none", "F16", None, False), ("bias", "F32", "BF16", True)]:
