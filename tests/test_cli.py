@@ -44,7 +44,8 @@ def test_inspect_json_has_the_contract_shape(capsys) -> None:
     assert (up["method"], up["bits"], up["group_size"]) == ("bitpack", 4, 32)
     assert 4 < up["bits_per_weight"] < 5
     down = next(t for t in d["tensors"] if t["name"] == "mlp.down.weight")
-    assert down["method"] == "sparse" and d["quantization"]["methods"] == ["bitpack", "sparse"]
+    assert down["method"] == "sparse"
+    assert d["quantization"]["methods"] == ["bitpack", "codebook", "sparse"]
 
 
 def test_inspect_text_lists_tensors(capsys) -> None:

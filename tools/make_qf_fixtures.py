@@ -47,6 +47,9 @@ def example_tensors() -> dict[str, Any]:
         "mlp.down.weight": qformat.quantize(down, "sparse", group_size=16),
         "mlp.gate.weight": qformat.quantize(up, "bitpack", bits=4, group_size=64,
                                             levels="nf4"),
+        "attn.q.weight": qformat.quantize(
+            rng.standard_normal((64, 64)).astype(np.float32) * 0.1, "codebook",
+            num_codebooks=1, codebook_bits=6, in_group_size=4, seed=0),
         "lm_head.weight": qformat.quantize(up.T, "raw", dtype="BF16"),
         "mlp.up.bias": np.zeros(96, dtype=np.float32),
         "norm.weight": np.ones(64, dtype=np.float32),
