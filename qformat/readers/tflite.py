@@ -484,11 +484,16 @@ class TFLiteModel(Model):
 
     def info(self, name: str) -> TensorInfo:
         c = self._const(name)
+        extra = dict(c.extra)
+        dtype = c.tensor.etype.code
+        if c.method != "none":  # like every reader: the float type it stands for; codes in extra
+            extra["stored_dtype"] = dtype
+            dtype = "F32"
         return TensorInfo(
-            name=c.key, shape=c.tensor.shape, dtype=c.tensor.etype.code, method=c.method,
+            name=c.key, shape=c.tensor.shape, dtype=dtype, method=c.method,
             bits=c.bits, group_size=c.group_size, symmetric=c.symmetric,
             bits_per_weight=bits_per_weight(c.nbytes, c.numel), nbytes=c.nbytes,
-            parts=c.parts, extra=dict(c.extra),
+            parts=c.parts, extra=extra,
         )
 
     def _codes(self, t: TfTensor) -> np.ndarray:
