@@ -25,7 +25,11 @@ def test_synthetic_file(name: str) -> None:
             assert m.keys() == entry["keys"]
         for key, exp in entry["tensors"].items():
             info = m.info(key)
-            for fact in ("dtype", "bits", "group_size", "symmetric", "method"):
+            stored = info.extra.get("stored_dtype", info.dtype)
+            if "dtype" in exp:  # the manifest records the stored element type
+                assert stored == exp["dtype"], key
+                assert info.dtype == ("F32" if info.method != "none" else stored), key
+            for fact in ("bits", "group_size", "symmetric", "method"):
                 if fact in exp:
                     assert getattr(info, fact) == exp[fact], (key, fact)
             if "quantized_dimension" in exp:
