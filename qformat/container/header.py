@@ -19,7 +19,8 @@ from ..errors import HeaderError, LayoutError, LimitError, QFormatError, Unsuppo
 from ..layouts import registry
 from ..layouts.base import Layout, PartSpec
 
-__all__ = ["Header", "PartEntry", "TensorEntry", "dump_header", "loads_strict", "parse_header"]
+__all__ = ["Header", "PartEntry", "TensorEntry", "decode_header", "dump_header", "loads_strict",
+           "parse_header"]
 
 _TOP_KEYS = frozenset({"metadata", "tensors"})
 _TENSOR_KEYS = frozenset({"name", "dtype", "shape", "layout", "parts"})
@@ -180,6 +181,20 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
     return metadata
 
 
+def decode_header(body: str, *, minor: int, data_available: int, path: str = "") -> Header:
+    """Parse and validate header text: the bulk fast path, else the detailed validator."""
+    from ._fast_header import fast_header
+
+    header = fast_header(body, minor, data_available)
+    if header is not None:
+        return header
+    try:
+        obj = loads_strict(body)
+    except QFormatError as exc:
+        raise exc.with_context(path=path) from None
+    return parse_header(obj, minor=minor, data_available=data_available, path=path)
+
+
 def parse_header(obj: Any, *, minor: int, data_available: int, path: str = "") -> Header:
     """Validate a decoded header against the spec and the layouts.
 
@@ -218,12 +233,6 @@ def parse_header(obj: Any, *, minor: int, data_available: int, path: str = "") -
     except QFormatError as exc:
         raise exc.with_context(path=path) from None
     return Header(metadata, tuple(entries), tuple(skipped), end)
-
-
-def _part_error(name: str, i: int, p: Any, what: str) -> QFormatError:
-    pname = p.get("name") if isinstance(p, dict) else None
-    field = f"parts.{pname}" if isinstance(pname, str) else f"parts[{i}]"
-    return HeaderError(what, tensor=name, field=field)
 
 
 def _parse_tensor(t: Any, strict: bool, end: int, available: int,

@@ -15,7 +15,7 @@ from ..dtypes import DTYPES
 from ..errors import HeaderError, IntegrityError, LimitError, QFormatError
 from ..layouts.qtensor import QTensor
 from ..model import Model, TensorInfo
-from .header import Header, TensorEntry, loads_strict, parse_header
+from .header import Header, TensorEntry, decode_header
 from .preamble import Preamble, parse_preamble
 
 __all__ = ["QfModel", "read_header"]
@@ -68,11 +68,8 @@ def read_header(f: Any, file_size: int, path: str = "") -> tuple[Preamble, Heade
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        obj = loads_strict(body)
-        header = parse_header(obj, minor=pre.version_minor,
-                              data_available=file_size - spec.PREAMBLE_SIZE - hlen, path=path)
-    except QFormatError as exc:
-        raise exc.with_context(path=path) from None
+        header = decode_header(body, minor=pre.version_minor,
+                               data_available=file_size - spec.PREAMBLE_SIZE - hlen, path=path)
     finally:
         if gc_was_enabled:
             gc.enable()

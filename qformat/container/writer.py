@@ -23,7 +23,7 @@ import xxhash
 from .. import spec
 from ..errors import ArgumentError, QFormatError
 from ..layouts.qtensor import QTensor
-from .header import check_metadata, check_name, dump_header, loads_strict, parse_header
+from .header import check_metadata, check_name, decode_header, dump_header, loads_strict
 from .preamble import build_preamble
 
 __all__ = ["Writer", "save"]
@@ -263,7 +263,7 @@ class Writer:
     def _finish(self) -> None:
         body = dump_header(self.metadata, self._tensors)
         # read-back check: the reader's own validation must accept what we are about to publish
-        parse_header(loads_strict(body.decode()), minor=spec.VERSION[1],
+        decode_header(body.decode(), minor=spec.VERSION[1],
                      data_available=self._pos, path=self.path)
         needed = spec.align_up(spec.PREAMBLE_SIZE + len(body))
         waste = self._data_start - needed
