@@ -3,7 +3,8 @@
 Prints median times (and the ratio) for
   * qformat: ``qformat.open`` (preamble + header read + full validation) and ``keys()``;
   * qformat: the same plus ``info()`` for every tensor (what ``inspect`` does);
-  * safetensors: ``safe_open`` + ``keys()`` (the reference reader, Rust) on the same tensors.
+  * safetensors: ``safe_open`` + ``keys()`` (the reference reader, Rust) on the same tensors;
+  * a bare ``json.loads`` of the same header text, to calibrate a noisy machine.
 Usage: python tools/bench_header.py [--tensors N] [--repeat R]
 """
 
@@ -63,6 +64,17 @@ def main(argv: list[str] | None = None) -> int:
             with safe_open(str(st), framework="numpy") as f:
                 assert len(list(f.keys())) == n
 
+        import json
+        import struct
+
+        raw = qf.read_bytes()
+        (hlen,) = struct.unpack_from("<Q", raw, 16)
+        text = raw[32:32 + hlen].decode()
+
+        def bare_json():
+            json.loads(text)
+
+        t_js = median_time(bare_json, args.repeat)
         t_qf = median_time(qf_list, args.repeat)
         t_qi = median_time(qf_inspect, args.repeat)
         t_st = median_time(st_list, args.repeat)
@@ -70,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             header_bytes = m.data_start
         print(f"{n} tensors: .qf header {header_bytes} bytes ({qf.stat().st_size} total), "
               f"safetensors {st.stat().st_size} total")
-        print(f"qformat open+validate+keys : {t_qf * 1e3:8.1f} ms")
+        print(f"bare json.loads of header  : {t_js * 1e3:8.1f} ms  (calibration: this machine now)")
+        print(f"qformat open+validate+keys : {t_qf * 1e3:8.1f} ms  ({t_qf / t_js:.1f}x bare json)")
         print(f"qformat + info() per tensor: {t_qi * 1e3:8.1f} ms")
         print(f"safetensors safe_open+keys : {t_st * 1e3:8.1f} ms")
         print(f"ratio qformat/safetensors  : {t_qf / t_st:8.2f}x (open+keys)")
