@@ -19,11 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from llvmlite import ir
-from numba import config, types
-from numba.extending import intrinsic
 
 from ..errors import ArgumentError, UnsupportedError
+from ._bitcast import f32_as_u32, u32_as_f32
 from ._jit import exact, prange
 from ._ref.ggml import BLOCK_GEOMETRY, iq4_nl_values, mxfp4_values
 
@@ -51,38 +49,8 @@ __all__ = [
 
 
 # --- scalar helpers ----------------------------------------------------------------------------
-@intrinsic
-def _u32_as_f32(typingctx, bits):  # type: ignore[no-untyped-def]
-    """Reinterpret uint32 bits as a float32 (an LLVM bitcast)."""
-    if bits != types.uint32:
-        return None
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.uint32), codegen
-
-
-@intrinsic
-def _f32_as_u32(typingctx, value):  # type: ignore[no-untyped-def]
-    """Reinterpret a float32's bits as a uint32 (an LLVM bitcast)."""
-    if value != types.float32:
-        return None
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return types.uint32(types.float32), codegen
-
-
-
-if config.DISABLE_JIT:  # plain-Python bodies (NUMBA_DISABLE_JIT=1 test run): numpy bitcasts
-
-    def _u32_as_f32(bits):  # type: ignore[no-untyped-def]
-        return np.array(bits, dtype=np.uint32).view(np.float32)[()]
-
-    def _f32_as_u32(value):  # type: ignore[no-untyped-def]
-        return np.array(value, dtype=np.float32).view(np.uint32)[()]
+_u32_as_f32 = u32_as_f32
+_f32_as_u32 = f32_as_u32
 
 
 #: Blocks per parallel work item: big enough to amortise scheduling, small enough to balance.
