@@ -559,30 +559,31 @@ def _gemv_bytes(codes, bits, xb, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32
         y = np.float32(0)
         if bits == 4:
             for g in range(ng):
-                b0 = g * gb
+                b0 = np.uint64(g * gb)  # unsigned indices: no negative-index wraparound code
                 a = np.float32(0)
-                for j in range(min(gb, n - b0)):
-                    b = codes[r, b0 + j]
-                    a += (np.float32(b & u(0x0F)) * xb[0, b0 + j]
-                          + np.float32(b & u(0xF0)) * xb[1, b0 + j])
+                for j in range(min(gb, n - g * gb)):
+                    i = b0 + np.uint64(j)
+                    b = codes[r, i]
+                    a += np.float32(b & u(0x0F)) * xb[0, i] + np.float32(b & u(0xF0)) * xb[1, i]
                 y += sf[t, g] * a
         elif bits == 2:
             for g in range(ng):
-                b0 = g * gb
+                b0 = np.uint64(g * gb)
                 a = np.float32(0)
-                for j in range(min(gb, n - b0)):
-                    b = codes[r, b0 + j]
-                    a += ((np.float32(b & u(0x03)) * xb[0, b0 + j]
-                           + np.float32(b & u(0x0C)) * xb[1, b0 + j])
-                          + (np.float32(b & u(0x30)) * xb[2, b0 + j]
-                             + np.float32(b & u(0xC0)) * xb[3, b0 + j]))
+                for j in range(min(gb, n - g * gb)):
+                    i = b0 + np.uint64(j)
+                    b = codes[r, i]
+                    a += ((np.float32(b & u(0x03)) * xb[0, i] + np.float32(b & u(0x0C)) * xb[1, i])
+                          + (np.float32(b & u(0x30)) * xb[2, i]
+                             + np.float32(b & u(0xC0)) * xb[3, i]))
                 y += sf[t, g] * a
         else:
             for g in range(ng):
-                b0 = g * gb
+                b0 = np.uint64(g * gb)
                 a = np.float32(0)
-                for j in range(min(gb, n - b0)):
-                    a += np.float32(codes[r, b0 + j]) * xb[0, b0 + j]
+                for j in range(min(gb, n - g * gb)):
+                    i = b0 + np.uint64(j)
+                    a += np.float32(codes[r, i]) * xb[0, i]
                 y += sf[t, g] * a
         if n * per < k:  # codes after the last whole byte: in the last group
             a = np.float32(0)
@@ -594,28 +595,40 @@ def _gemv_bytes(codes, bits, xb, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32
 
 @fast(inline="always")
 def _expand_scales(sf, sw, t, ng, cpg, nw):  # pragma: no cover - jitted
-    """sw[t, i] = scale of chunk i (cpg chunks per group); small cpg as unrolled stores."""
+    """sw[t, i] = scale of chunk i (cpg chunks per group); small cpg as unrolled stores.
+
+    Indices are unsigned: LLVM cannot prove ``g * cpg`` non-negative, and numba's negative-index
+    wraparound select would otherwise turn the stores scalar.
+    """
     if cpg == 1:
         for g in range(ng):
-            sw[t, g] = sf[t, g]
+            sw[t, np.uint64(g)] = sf[t, g]
     elif cpg == 2:
         for g in range(ng):
             s = sf[t, g]
-            sw[t, 2 * g] = s
-            sw[t, 2 * g + 1] = s
+            i = np.uint64(2 * g)
+            sw[t, i] = s
+            sw[t, i + np.uint64(1)] = s
     elif cpg == 4:
         for g in range(ng):
             s = sf[t, g]
-            sw[t, 4 * g] = s
-            sw[t, 4 * g + 1] = s
-            sw[t, 4 * g + 2] = s
-            sw[t, 4 * g + 3] = s
+            i = np.uint64(4 * g)
+            sw[t, i] = s
+            sw[t, i + np.uint64(1)] = s
+            sw[t, i + np.uint64(2)] = s
+            sw[t, i + np.uint64(3)] = s
+    elif cpg == 8:
+        for g in range(ng):
+            s = sf[t, g]
+            i = np.uint64(8 * g)
+            for lane in range(8):
+                sw[t, i + np.uint64(lane)] = s
     else:
         for g in range(ng):
             s = sf[t, g]
-            i0 = g * cpg
-            for i in range(min(cpg, nw - i0)):
-                sw[t, i0 + i] = s
+            i0 = np.uint64(g * cpg)
+            for i in range(min(cpg, nw - g * cpg)):
+                sw[t, i0 + np.uint64(i)] = s
 
 
 @fast(parallel=True)
