@@ -938,8 +938,9 @@ def _gemv(p: _Prepared, xs: np.ndarray, bits: int, k: int) -> np.ndarray:
         _gemv_bytes(p.codes, bits, _byte_planes(xs, k, bits), xs, xsum, k, gsz, ng, *p.sides(),
                     sf, out)
     else:
-        nw = k // _CHUNK
-        sw = np.empty((threads, max(nw, 4 * ng)), dtype=np.float32)
+        nw, cpg = k // _CHUNK, gsz // _CHUNK
+        # the unrolled expansions (cpg <= 8) write whole groups, past nw in a partial last group
+        sw = np.empty((threads, max(nw, ng * cpg if cpg <= 8 else 0)), dtype=np.float32)
         _gemv_chunks(p.codes, bits, _chunk_planes(xs, k, bits, _N_FIELDS[bits]), xs, xsum, k,
                      gsz, ng, *p.sides(), sf, sw, out)
     return out
