@@ -418,12 +418,21 @@ def _chunk_fields(bits: int) -> list[tuple[int, int, int, float]]:
     return fields
 
 
-#: per width, the code index and multiplier of each chunk field (rows padded to 10 fields)
-_FIELD_CODE = np.zeros((9, 10), dtype=np.int64)
-_FIELD_MULT = np.zeros((9, 10), dtype=np.float32)
-for _width in (2, 3, 4, 8):
-    for _i, _field in enumerate(_chunk_fields(_width)):
+#: per width (1..8), each chunk field's byte, mask, code and multiplier (padded to 14 fields)
+_FIELD_BYTE = np.zeros((9, 14), dtype=np.int64)
+_FIELD_MASK = np.zeros((9, 14), dtype=np.uint8)
+_FIELD_CODE = np.zeros((9, 14), dtype=np.int64)
+_FIELD_MULT = np.zeros((9, 14), dtype=np.float32)
+_FIELD_FIRST = np.zeros((9, 14), dtype=np.bool_)  # the first field of its code
+_FIELD_COUNT = np.zeros(9, dtype=np.int64)
+for _width in range(1, 9):
+    _fields = _chunk_fields(_width)
+    _FIELD_COUNT[_width] = len(_fields)
+    for _i, _field in enumerate(_fields):
+        _FIELD_BYTE[_width, _i], _FIELD_MASK[_width, _i] = _field[0], _field[1]
         _FIELD_CODE[_width, _i], _FIELD_MULT[_width, _i] = _field[2], _field[3]
+        _FIELD_FIRST[_width, _i] = _i == 0 or _fields[_i - 1][2] != _field[2]
+#: widths with a batch-1 GEMV body, and their chunk field counts
 _N_FIELDS = {2: 8, 3: 10, 4: 8, 8: 8}
 
 
@@ -586,32 +595,29 @@ def _gemv_bytes(codes, bits, xb, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32
                     a += np.float32(codes[r, i]) * xb[0, i]
                 y += sf[t, g] * a
         if n * per < k:  # codes after the last whole byte: in the last group
-            a = np.float32(0)
-            for j in range(n * per, k):
-                a += _code_at(codes, r, j, bits) * xs[j]
-            y += sf[t, ng - 1] * a
+            y += sf[t, ng - 1] * _tail_dot(codes, r, bits, xs, n * per, k)
         out[r] = y + off
 
 
 @fast(inline="always")
-def _expand_scales(sf, sw, t, ng, cpg, nw):  # pragma: no cover - jitted
-    """sw[t, i] = scale of chunk i (cpg chunks per group); small cpg as unrolled stores.
+def _expand_scales(sf, srow, sw, t, ng, cpg, nw):  # pragma: no cover - jitted
+    """sw[t, i] = sf[srow, group of chunk i] (cpg chunks per group); small cpg unrolled.
 
     Indices are unsigned: LLVM cannot prove ``g * cpg`` non-negative, and numba's negative-index
     wraparound select would otherwise turn the stores scalar.
     """
     if cpg == 1:
         for g in range(ng):
-            sw[t, np.uint64(g)] = sf[t, g]
+            sw[t, np.uint64(g)] = sf[srow, g]
     elif cpg == 2:
         for g in range(ng):
-            s = sf[t, g]
+            s = sf[srow, g]
             i = np.uint64(2 * g)
             sw[t, i] = s
             sw[t, i + np.uint64(1)] = s
     elif cpg == 4:
         for g in range(ng):
-            s = sf[t, g]
+            s = sf[srow, g]
             i = np.uint64(4 * g)
             sw[t, i] = s
             sw[t, i + np.uint64(1)] = s
@@ -619,16 +625,85 @@ def _expand_scales(sf, sw, t, ng, cpg, nw):  # pragma: no cover - jitted
             sw[t, i + np.uint64(3)] = s
     elif cpg == 8:
         for g in range(ng):
-            s = sf[t, g]
+            s = sf[srow, g]
             i = np.uint64(8 * g)
             for lane in range(8):
                 sw[t, i + np.uint64(lane)] = s
     else:
         for g in range(ng):
-            s = sf[t, g]
+            s = sf[srow, g]
             i0 = np.uint64(g * cpg)
             for i in range(min(cpg, nw - g * cpg)):
                 sw[t, i0 + np.uint64(i)] = s
+
+
+@fast(inline="always")
+def _chunk_dot(codes, r, bits, xp, sw, t, nw):  # pragma: no cover - jitted
+    """sum over the whole 8-code chunks i of row r of sw[t, i] * dot(codes of chunk i, x)."""
+    u = np.uint8
+    y = np.float32(0)
+    if bits == 4:
+        for i in range(nw):
+            b0 = codes[r, 4 * i]
+            b1 = codes[r, 4 * i + 1]
+            b2 = codes[r, 4 * i + 2]
+            b3 = codes[r, 4 * i + 3]
+            d = ((np.float32(b0 & u(0x0F)) * xp[0, i] + np.float32(b0 & u(0xF0)) * xp[1, i])
+                 + (np.float32(b1 & u(0x0F)) * xp[2, i]
+                    + np.float32(b1 & u(0xF0)) * xp[3, i])
+                 + (np.float32(b2 & u(0x0F)) * xp[4, i]
+                    + np.float32(b2 & u(0xF0)) * xp[5, i])
+                 + (np.float32(b3 & u(0x0F)) * xp[6, i]
+                    + np.float32(b3 & u(0xF0)) * xp[7, i]))
+            y += sw[t, i] * d
+    elif bits == 3:
+        for i in range(nw):
+            b0 = codes[r, 3 * i]
+            b1 = codes[r, 3 * i + 1]
+            b2 = codes[r, 3 * i + 2]
+            d = ((np.float32(b0 & u(0x07)) * xp[0, i] + np.float32(b0 & u(0x38)) * xp[1, i]
+                  + np.float32(b0 & u(0xC0)) * xp[2, i])
+                 + (np.float32(b1 & u(0x01)) * xp[3, i]
+                    + np.float32(b1 & u(0x0E)) * xp[4, i]
+                    + np.float32(b1 & u(0x70)) * xp[5, i]
+                    + np.float32(b1 & u(0x80)) * xp[6, i])
+                 + (np.float32(b2 & u(0x03)) * xp[7, i]
+                    + np.float32(b2 & u(0x1C)) * xp[8, i]
+                    + np.float32(b2 & u(0xE0)) * xp[9, i]))
+            y += sw[t, i] * d
+    elif bits == 2:
+        for i in range(nw):
+            b0 = codes[r, 2 * i]
+            b1 = codes[r, 2 * i + 1]
+            d = ((np.float32(b0 & u(0x03)) * xp[0, i] + np.float32(b0 & u(0x0C)) * xp[1, i]
+                  + np.float32(b0 & u(0x30)) * xp[2, i]
+                  + np.float32(b0 & u(0xC0)) * xp[3, i])
+                 + (np.float32(b1 & u(0x03)) * xp[4, i]
+                    + np.float32(b1 & u(0x0C)) * xp[5, i]
+                    + np.float32(b1 & u(0x30)) * xp[6, i]
+                    + np.float32(b1 & u(0xC0)) * xp[7, i]))
+            y += sw[t, i] * d
+    else:
+        for i in range(nw):
+            d = ((np.float32(codes[r, 8 * i]) * xp[0, i]
+                  + np.float32(codes[r, 8 * i + 1]) * xp[1, i]
+                  + np.float32(codes[r, 8 * i + 2]) * xp[2, i]
+                  + np.float32(codes[r, 8 * i + 3]) * xp[3, i])
+                 + (np.float32(codes[r, 8 * i + 4]) * xp[4, i]
+                    + np.float32(codes[r, 8 * i + 5]) * xp[5, i]
+                    + np.float32(codes[r, 8 * i + 6]) * xp[6, i]
+                    + np.float32(codes[r, 8 * i + 7]) * xp[7, i]))
+            y += sw[t, i] * d
+    return y
+
+
+@fast(inline="always")
+def _tail_dot(codes, r, bits, xs, j0, k):  # pragma: no cover - jitted
+    """dot(codes, x) over the codes j0..k-1 of row r, read one by one (row tails)."""
+    a = np.float32(0)
+    for j in range(j0, k):
+        a += _code_at(codes, r, j, bits) * xs[j]
+    return a
 
 
 @fast(parallel=True)
@@ -637,70 +712,14 @@ def _gemv_chunks(codes, bits, xp, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z3
     nw = k // _CHUNK
     cpg = gsz // _CHUNK
     center = 1 << (bits - 1)
-    u = np.uint8
     for r in prange(codes.shape[0]):
         t = numba.get_thread_id()
         _row_scales(s16, s32, skind, r, ng, sf, t)
         off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, center, xsum)
-        _expand_scales(sf, sw, t, ng, cpg, nw)
-        y = np.float32(0)
-        if bits == 4:
-            for i in range(nw):
-                b0 = codes[r, 4 * i]
-                b1 = codes[r, 4 * i + 1]
-                b2 = codes[r, 4 * i + 2]
-                b3 = codes[r, 4 * i + 3]
-                d = ((np.float32(b0 & u(0x0F)) * xp[0, i] + np.float32(b0 & u(0xF0)) * xp[1, i])
-                     + (np.float32(b1 & u(0x0F)) * xp[2, i]
-                        + np.float32(b1 & u(0xF0)) * xp[3, i])
-                     + (np.float32(b2 & u(0x0F)) * xp[4, i]
-                        + np.float32(b2 & u(0xF0)) * xp[5, i])
-                     + (np.float32(b3 & u(0x0F)) * xp[6, i]
-                        + np.float32(b3 & u(0xF0)) * xp[7, i]))
-                y += sw[t, i] * d
-        elif bits == 3:
-            for i in range(nw):
-                b0 = codes[r, 3 * i]
-                b1 = codes[r, 3 * i + 1]
-                b2 = codes[r, 3 * i + 2]
-                d = ((np.float32(b0 & u(0x07)) * xp[0, i] + np.float32(b0 & u(0x38)) * xp[1, i]
-                      + np.float32(b0 & u(0xC0)) * xp[2, i])
-                     + (np.float32(b1 & u(0x01)) * xp[3, i]
-                        + np.float32(b1 & u(0x0E)) * xp[4, i]
-                        + np.float32(b1 & u(0x70)) * xp[5, i]
-                        + np.float32(b1 & u(0x80)) * xp[6, i])
-                     + (np.float32(b2 & u(0x03)) * xp[7, i]
-                        + np.float32(b2 & u(0x1C)) * xp[8, i]
-                        + np.float32(b2 & u(0xE0)) * xp[9, i]))
-                y += sw[t, i] * d
-        elif bits == 2:
-            for i in range(nw):
-                b0 = codes[r, 2 * i]
-                b1 = codes[r, 2 * i + 1]
-                d = ((np.float32(b0 & u(0x03)) * xp[0, i] + np.float32(b0 & u(0x0C)) * xp[1, i]
-                      + np.float32(b0 & u(0x30)) * xp[2, i]
-                      + np.float32(b0 & u(0xC0)) * xp[3, i])
-                     + (np.float32(b1 & u(0x03)) * xp[4, i]
-                        + np.float32(b1 & u(0x0C)) * xp[5, i]
-                        + np.float32(b1 & u(0x30)) * xp[6, i]
-                        + np.float32(b1 & u(0xC0)) * xp[7, i]))
-                y += sw[t, i] * d
-        else:
-            for i in range(nw):
-                d = ((np.float32(codes[r, 8 * i]) * xp[0, i]
-                      + np.float32(codes[r, 8 * i + 1]) * xp[1, i]
-                      + np.float32(codes[r, 8 * i + 2]) * xp[2, i]
-                      + np.float32(codes[r, 8 * i + 3]) * xp[3, i])
-                     + (np.float32(codes[r, 8 * i + 4]) * xp[4, i]
-                        + np.float32(codes[r, 8 * i + 5]) * xp[5, i]
-                        + np.float32(codes[r, 8 * i + 6]) * xp[6, i]
-                        + np.float32(codes[r, 8 * i + 7]) * xp[7, i]))
-                y += sw[t, i] * d
+        _expand_scales(sf, t, sw, t, ng, cpg, nw)
+        y = _chunk_dot(codes, r, bits, xp, sw, t, nw)
         if nw * _CHUNK < k:  # codes after the last whole chunk: in the last group
-            a = np.float32(0)
-            for j in range(nw * _CHUNK, k):
-                a += _code_at(codes, r, j, bits) * xs[j]
-            y += sf[t, ng - 1] * a
+            y += sf[t, ng - 1] * _tail_dot(codes, r, bits, xs, nw * _CHUNK, k)
         out[r] = y + off
 
 
