@@ -214,6 +214,43 @@ def bench_layer(out: int, k: int, bits: int, group: int, bw: dict, reps: int,
     return rows
 
 
+def bench_group_sweep(out: int, k: int, bits_list: tuple[int, ...], groups: tuple[int, ...],
+                      bw: dict, reps: int) -> list[dict]:
+    """Batch-1 GEMV time against the group size (issue: small groups, as SpQR's 16, used to be
+    several times slower than groups of 128). Interleaved rounds, weights rotating through
+    DRAM; each row gives the median and best, the ratio to the same width's largest group
+    (median of per-round ratios) and the fraction of the read roofline of its stored bytes."""
+    rows = []
+    x1 = np.random.default_rng(1).standard_normal((1, k)).astype(np.float32)
+    for bits in bits_list:
+        pools = {}
+        for group in groups:
+            layer = make_layer(out, k, bits, group)
+            pools[group] = (rotating(copies(layer, stored_bytes(layer))), stored_bytes(layer))
+        times: dict[int, list[float]] = {g: [] for g in groups}
+        for _ in range(reps):
+            for group in groups:
+                nxt = pools[group][0]
+
+                def call(nxt=nxt, group=group, bits=bits):
+                    return kern.linear(x1, **kernel_args(nxt(), bits, k, group), validate=False)
+
+                call()
+                t = time.perf_counter()
+                call()
+                times[group].append(time.perf_counter() - t)
+        ref_group = max(groups)
+        for group in groups:
+            t = np.array(times[group])
+            ratio = np.median(t / np.array(times[ref_group]))
+            roof = pools[group][1] / (bw["read_GBps"] * 1e9)
+            rows.append({"op": "GEMV group sweep", "layer": f"{out}x{k} int{bits} g{group}",
+                         "ms": float(np.median(t)) * 1e3, "best_ms": float(t.min()) * 1e3,
+                         "roofline_frac": roof / float(np.median(t)),
+                         f"vs_time_over_g{ref_group}": float(ratio)})
+    return rows
+
+
 _COLD_SCRIPT = """
 import time, sys
 t0 = time.perf_counter()
@@ -266,13 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bits", type=int, nargs="*", default=[2, 3, 4])
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--no-cold-start", action="store_true")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the GEMV group-size sweep")
+    ap.add_argument("--shapes", default="4096x4096,4096x11008",
+                    help="comma-separated OUTxIN layer shapes (default: %(default)s)")
     ap.add_argument("--threads", type=int, default=0,
                     help="numba threads for kernels and bandwidth probes (default: all); "
                          "1 is far less sensitive to other jobs on a busy machine")
     args = ap.parse_args(argv)
     if args.threads:
         numba.set_num_threads(args.threads)
-    shapes = [(512, 1024)] if args.quick else [(4096, 4096), (4096, 11008)]
+    shapes = [(512, 1024)] if args.quick else [
+        tuple(int(v) for v in shape.split("x")) for shape in args.shapes.split(",") if shape]
     reps = 3 if args.quick else args.reps
     slow_reps = 2 if args.quick else 5
     load = os.getloadavg()
@@ -289,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
                                    dense_cache):
                 print(_fmt_row(row), flush=True)
                 results["rows"].append(row)
+    if not args.no_sweep:
+        sweep_shape = (512, 1024) if args.quick else (4096, 4096)
+        for row in bench_group_sweep(*sweep_shape, (3, 4), (16, 32, 64, 128), bw,
+                                     3 if args.quick else 3 * args.reps):
+            print(_fmt_row(row), flush=True)
+            results["rows"].append(row)
     if not args.no_cold_start:
         cs = cold_start()
         results["cold_start"] = cs
