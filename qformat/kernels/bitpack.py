@@ -10,11 +10,17 @@ How the bodies are organised (and why):
   F16/BF16 bits, float32, uint8) plus a kind code, unused slots get empty dummies, and every
   input is passed as a read-only view, so mmap'd and in-memory tensors share one compiled body
   (each extra specialization costs ~1 s of compile on first use).
-* F16/BF16 values are decoded from their bits with integer operations and a power-of-two
-  table, once per group: exact, and far cheaper than numpy's float16 conversion.
+* F16/BF16 values are decoded from their bits with integer operations: once per group with a
+  power-of-two table in dequantization, once per row into a float32 scratch row with
+  branch-free loops that vectorize in the GEMV. Exact, and far cheaper than numpy's float16
+  conversion.
 * The hot loops never shift packed bytes (numba widens ``uint8 >> n`` to 64 bits, which stops
   vectorization); they mask bit fields in place and fold the power of two of the field into a
   pre-scaled copy of x (GEMV) or into an exact multiply by 2**-n (dequantize).
+* GEMV bodies index arrays directly inside their prange loop (no row slices or views): numba
+  then marks the arrays no-alias and LLVM drops the run-time overlap checks it otherwise puts
+  before every vectorized inner loop. Where numba cannot tell an index is non-negative they use
+  unsigned indices (its negative-index wraparound select turns vector loads into inserts).
 * Dequantization is ``exact`` (no fast-math: bit-identical to the reference); dot products are
   ``fast`` (reassociation lets the reductions vectorize).
 """

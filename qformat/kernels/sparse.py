@@ -8,12 +8,15 @@ kernels (:mod:`qformat.kernels.bitpack`); this module adds what bitpack does not
   conversion alone would cost more than the GEMV);
 * the CSR outlier passes: added to a decoded matrix, or multiplied with ``x``.
 
-:func:`linear` (``x @ W.T``) is two parallel launches: one kernel decodes the statistics *and*
-takes the outliers' dot products for the same rows, then the bitpack GEMV runs on the base;
-the two partial results are added. :func:`dequantize` is the statistics, the bitpack decode,
-and the outlier additions. Nothing of size rows x k is materialised by :func:`linear`. Few
-launches matter: on a busy machine every parallel region waits for both threads to be
-scheduled.
+:func:`linear` (``x @ W.T``) for one x with groups of a multiple of 8 columns is one parallel
+launch (:func:`_linear_one`): the statistic codes and second-order values are transposed once
+per call on the calling thread (small), then per block of 8 rows the statistics are decoded
+into per-thread scratch and each row runs bitpack's chunk GEMV with them, plus its outliers;
+nothing of size rows x G or rows x k is materialised. Other cases (batches, other group sizes)
+take two launches: one kernel decodes the statistics to ``[rows, G]`` *and* takes the
+outliers' dot products, then the bitpack kernel runs on the base with them. :func:`dequantize`
+is the statistics, the bitpack decode, and the outlier additions. Few launches matter: on a
+busy machine every parallel region waits for both threads to be scheduled.
 
 Every kernel is parallel over output rows (no two threads write one element), so results do
 not depend on the thread count. Side arrays arrive in typed slots (uint16 bits for F16/BF16,
