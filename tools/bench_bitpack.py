@@ -3,7 +3,9 @@
 Measured in one run, on this machine, now (the machine is shared, so every figure is a median
 of repeated calls and every ratio compares with a baseline timed in the same process):
 
-1. memory bandwidth: read (parallel sum) and write (parallel fill) over 512 MiB arrays;
+1. memory bandwidth: read (parallel sum) and write (parallel fill) over 512 MiB arrays, probed
+   at start and at the end; the roofline uses the best rate of either probe (on a shared
+   machine a probe can only underestimate what the memory system delivers);
 2. for each shape ([out, in] = 4096x4096 and 4096x11008) and width (2, 3, 4 bits; group 128;
    asymmetric U8 zero points; F16 scales):
    * dequantize to float32 vs the numpy reference and vs a vectorized numpy shift/mask
@@ -12,6 +14,7 @@ of repeated calls and every ratio compares with a baseline timed in the same pro
    * fused GEMV (batch 1) vs (a) numpy dequantize-then-matmul and (b) numpy float32 GEMV on the
      dense matrix, as a fraction of the GEMV roofline (read every stored byte once);
    * batch 8 and 32 vs numpy float32 GEMM on the dense matrix;
+   * batch-1 GEMV against the group size (16, 32, 64, 128) for 3 and 4 bits, 4096x4096;
 3. cold start: the first call of a kernel in a new process, with an empty and with a warm
    numba cache.
 
@@ -145,7 +148,7 @@ def bench_layer(out: int, k: int, bits: int, group: int, bw: dict, reps: int,
     pool = copies(layer, nbytes)
     nxt = rotating(pool)
     x1 = np.random.default_rng(1).standard_normal((1, k)).astype(np.float32)
-    read_roof = nbytes / (bw["read_GBps"] * 1e9)
+    read_roof = nbytes / (bw["read_GBps"] * 1e9)  # provisional: see finish_roofline
     out_bytes = out * k * 4
     deq_roof = read_roof + out_bytes / (bw["write_GBps"] * 1e9)
     label = f"{out}x{k} int{bits} g{group}"
@@ -194,14 +197,17 @@ def bench_layer(out: int, k: int, bits: int, group: int, bw: dict, reps: int,
 
     rows.append({"op": "dequantize->f32 (out=)", "layer": label, "ms": t_kern[0] * 1e3,
                  "best_ms": t_kern[1] * 1e3, "roofline_frac": deq_roof / t_kern[0],
+                 "read_bytes": nbytes, "write_bytes": out_bytes,
                  "vs_numpy_shiftmask": t_np[0] / t_kern[0], "vs_numpy_reference":
                  t_ref[0] / t_kern[0], "numpy_shiftmask_ms": t_np[0] * 1e3,
                  "numpy_reference_ms": t_ref[0] * 1e3})
     rows.append({"op": "dequantize->f32 (new)", "layer": label, "ms": t_fresh[0] * 1e3,
                  "best_ms": t_fresh[1] * 1e3, "roofline_frac": deq_roof / t_fresh[0],
+                 "read_bytes": nbytes, "write_bytes": out_bytes,
                  "vs_numpy_shiftmask": t_np[0] / t_fresh[0]})
     rows.append({"op": "linear batch 1 (GEMV)", "layer": label, "ms": t_gemv[0] * 1e3,
                  "best_ms": t_gemv[1] * 1e3, "roofline_frac": read_roof / t_gemv[0],
+                 "read_bytes": nbytes, "write_bytes": 0,
                  "vs_f32_dense_gemv": t_dense[0] / t_gemv[0],
                  "vs_numpy_dequant_matmul": t_np_gemv[0] / t_gemv[0],
                  "f32_dense_gemv_ms": t_dense[0] * 1e3,
@@ -209,8 +215,47 @@ def bench_layer(out: int, k: int, bits: int, group: int, bw: dict, reps: int,
     for b in batches:
         rows.append({"op": f"linear batch {b}", "layer": label, "ms": t_batch[b][0] * 1e3,
                      "best_ms": t_batch[b][1] * 1e3, "roofline_frac": read_roof / t_batch[b][0],
+                     "read_bytes": nbytes, "write_bytes": 0,
                      "vs_f32_dense_gemm": t_dense_b[b][0] / t_batch[b][0],
                      "f32_dense_gemm_ms": t_dense_b[b][0] * 1e3})
+    return rows
+
+
+def bench_group_sweep(out: int, k: int, bits_list: tuple[int, ...], groups: tuple[int, ...],
+                      bw: dict, reps: int) -> list[dict]:
+    """Batch-1 GEMV time against the group size (issue: small groups, as SpQR's 16, used to be
+    several times slower than groups of 128). Interleaved rounds, weights rotating through
+    DRAM; each row gives the median and best, the ratio to the same width's largest group
+    (median of per-round ratios) and the fraction of the read roofline of its stored bytes."""
+    rows = []
+    x1 = np.random.default_rng(1).standard_normal((1, k)).astype(np.float32)
+    for bits in bits_list:
+        pools = {}
+        for group in groups:
+            layer = make_layer(out, k, bits, group)
+            pools[group] = (rotating(copies(layer, stored_bytes(layer))), stored_bytes(layer))
+        times: dict[int, list[float]] = {g: [] for g in groups}
+        for _ in range(reps):
+            for group in groups:
+                nxt = pools[group][0]
+
+                def call(nxt=nxt, group=group, bits=bits):
+                    return kern.linear(x1, **kernel_args(nxt(), bits, k, group), validate=False)
+
+                call()
+                t = time.perf_counter()
+                call()
+                times[group].append(time.perf_counter() - t)
+        ref_group = max(groups)
+        for group in groups:
+            t = np.array(times[group])
+            ratio = np.median(t / np.array(times[ref_group]))
+            roof = pools[group][1] / (bw["read_GBps"] * 1e9)
+            rows.append({"op": "GEMV group sweep", "layer": f"{out}x{k} int{bits} g{group}",
+                         "ms": float(np.median(t)) * 1e3, "best_ms": float(t.min()) * 1e3,
+                         "roofline_frac": roof / float(np.median(t)),
+                         "read_bytes": pools[group][1], "write_bytes": 0,
+                         f"vs_time_over_g{ref_group}": float(ratio)})
     return rows
 
 
@@ -252,11 +297,24 @@ def cold_start() -> dict[str, float]:
             "dequant_first_call_cached_s": float(np.median([r[2] for r in warm]))}
 
 
+def finish_roofline(rows: list[dict], bw: dict) -> None:
+    """Roofline fractions against the best read and write rates of the probes before and after
+    the measurements (on a shared machine a probe only ever underestimates the roof): the time
+    to read every stored byte once (plus, for dequantization, to write the float32 output)
+    over the median time."""
+    for r in rows:
+        roof = r["read_bytes"] / (bw["read_GBps"] * 1e9) + r["write_bytes"] / (
+            bw["write_GBps"] * 1e9)
+        r["roofline_frac"] = roof / (r["ms"] / 1e3)
+        r["best_roofline_frac"] = roof / (r["best_ms"] / 1e3)
+
+
 def _fmt_row(r: dict) -> str:
     extra = {k: v for k, v in r.items() if k.startswith("vs_")}
     ratios = "  ".join(f"{k[3:]} x{v:.1f}" for k, v in extra.items())
     return (f"  {r['op']:<24} {r['layer']:<22} {r['ms']:8.3f} ms (best {r['best_ms']:.3f})  "
-            f"{100 * r['roofline_frac']:5.1f}% roof  {ratios}")
+            f"{100 * r['roofline_frac']:5.1f}% roof (best {100 * r['best_roofline_frac']:5.1f}%)"
+            f"  {ratios}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,29 +324,52 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bits", type=int, nargs="*", default=[2, 3, 4])
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--no-cold-start", action="store_true")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the GEMV group-size sweep")
+    ap.add_argument("--shapes", default="4096x4096,4096x11008",
+                    help="comma-separated OUTxIN layer shapes (default: %(default)s)")
     ap.add_argument("--threads", type=int, default=0,
                     help="numba threads for kernels and bandwidth probes (default: all); "
                          "1 is far less sensitive to other jobs on a busy machine")
     args = ap.parse_args(argv)
     if args.threads:
         numba.set_num_threads(args.threads)
-    shapes = [(512, 1024)] if args.quick else [(4096, 4096), (4096, 11008)]
+    shapes = [(512, 1024)] if args.quick else [
+        tuple(int(v) for v in shape.split("x")) for shape in args.shapes.split(",") if shape]
     reps = 3 if args.quick else args.reps
     slow_reps = 2 if args.quick else 5
     load = os.getloadavg()
     print(f"bench_bitpack: numba {numba.__version__}, {numba.get_num_threads()} threads, "
           f"numpy {np.__version__}, load average {load[0]:.2f}")
-    bw = bandwidth(reps=3 if args.quick else 7, size=(64 if args.quick else 512) * MiB)
-    print(f"memory bandwidth: read {bw['read_GBps']:.1f} GB/s (best {bw['read_best_GBps']:.1f}),"
-          f" write {bw['write_GBps']:.1f} GB/s (best {bw['write_best_GBps']:.1f})")
-    results: dict = {"bandwidth": bw, "load_average_start": load, "rows": []}
+    probe_reps, probe_size = (3 if args.quick else 7), (64 if args.quick else 512) * MiB
+    bw = bandwidth(reps=probe_reps, size=probe_size)
+    print(f"memory bandwidth at start: read {bw['read_GBps']:.1f} GB/s (best "
+          f"{bw['read_best_GBps']:.1f}), write {bw['write_GBps']:.1f} GB/s (best "
+          f"{bw['write_best_GBps']:.1f})")
+    results: dict = {"bandwidth_start": bw, "load_average_start": load, "rows": []}
     dense_cache: dict = {}
     for out, k in shapes:
         for bits in args.bits:
-            for row in bench_layer(out, k, bits, 128, bw, reps, slow_reps, (8, 32),
-                                   dense_cache):
-                print(_fmt_row(row), flush=True)
-                results["rows"].append(row)
+            rows = bench_layer(out, k, bits, 128, bw, reps, slow_reps, (8, 32), dense_cache)
+            results["rows"].extend(rows)
+            print(f"  ... {rows[0]['layer']} done", file=sys.stderr, flush=True)
+    if not args.no_sweep:
+        sweep_shape = (512, 1024) if args.quick else (4096, 4096)
+        results["rows"].extend(bench_group_sweep(*sweep_shape, (3, 4), (16, 32, 64, 128), bw,
+                                                 3 if args.quick else 3 * args.reps))
+    bw_end = bandwidth(reps=probe_reps, size=probe_size)
+    results["bandwidth_end"] = bw_end
+    roof = {"read_GBps": max(bw["read_best_GBps"], bw_end["read_best_GBps"]),
+            "write_GBps": max(bw["write_best_GBps"], bw_end["write_best_GBps"])}
+    results["roofline_bandwidth"] = roof
+    finish_roofline(results["rows"], roof)
+    print(f"memory bandwidth at end: read {bw_end['read_GBps']:.1f} GB/s (best "
+          f"{bw_end['read_best_GBps']:.1f}), write {bw_end['write_GBps']:.1f} GB/s (best "
+          f"{bw_end['write_best_GBps']:.1f}); roofline uses the best of both probes: read "
+          f"{roof['read_GBps']:.1f} GB/s, write {roof['write_GBps']:.1f} GB/s")
+    print("median ms (best) | % of roofline at the median (at the best) | ratios of medians:"
+          " 'x' = baseline time / our time, except time_over_g128 = this group / g128")
+    for row in results["rows"]:
+        print(_fmt_row(row))
     if not args.no_cold_start:
         cs = cold_start()
         results["cold_start"] = cs

@@ -3,12 +3,14 @@
 
     /work/venv/bin/python tools/bench_readers.py [--repeat N] [--json]
 
-1. Memory bandwidth at start (numba, all threads): a write-only fill and a read-only sum over
-   256 MiB; the dequantization roofline of a tensor is (input + float32 output bytes) / the
-   slower of the two.
+1. Memory bandwidth before and after the dequantization runs (numba, all threads; the better
+   of the two probes): a write-only fill and a read-only sum over 256 MiB; the
+   dequantization roofline of a tensor is (input + float32 output bytes) / the slower of the
+   two.
 2. Dequantization of a 4096x4096 tensor for Q4_0, Q8_0, Q4_K and Q6_K: qformat's kernels
-   (``qformat.kernels.ggml``, returning a new array, like gguf-py) vs
-   ``gguf.quants.dequantize``; outputs are checked bit-identical first. Q4_0/Q8_0 blocks come
+   (``qformat.kernels.ggml``, returning a new array like gguf-py, and into a reused ``out=``
+   buffer; all numba threads and one) vs ``gguf.quants.dequantize``, in interleaved rounds;
+   outputs are checked bit-identical first. Q4_0/Q8_0 blocks come
    from ``gguf.quants.quantize`` of N(0, 0.02) weights, Q4_K/Q6_K are random blocks with
    finite half-precision scales.
 3. Header listing of a GGUF file with a 151,936-token vocabulary (string, float and int
@@ -16,8 +18,9 @@
    ``info`` + ``quantization()`` vs ``gguf.GGUFReader(path)``. Peak memory of each is the
    growth of the peak RSS (VmHWM) in a fresh process after imports.
 
-Times are best-of-N wall clock after a warm-up call. The machine is shared and noisy: compare
-the ratios, which are measured minutes apart at most, rather than absolute times.
+Dequantization variants run in interleaved rounds (medians and bests reported); the header
+listing is best-of-N. The machine is shared and noisy: compare the ratios, which are measured
+side by side, rather than absolute times.
 """
 
 from __future__ import annotations
@@ -94,12 +97,16 @@ def make_blocks(type_name: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def bench_dequant(repeat: int, bw: dict[str, float]) -> list[dict[str, object]]:
+    """Interleaved rounds (gguf-py, then ours into a new array and into ``out=``, with all
+    numba threads and with one), so that load drifts hit every variant alike; each variant's
+    median and best, and the ratios of medians and of bests."""
     import gguf
+    import numba
 
     from qformat.kernels import ggml
 
     rng = np.random.default_rng(0)
-    roof_gbps = min(bw["write_GBps"], bw["read_GBps"])
+    threads = numba.get_num_threads()
     rows = []
     for type_name in TYPES:
         raw = make_blocks(type_name, rng)
@@ -109,20 +116,49 @@ def bench_dequant(repeat: int, bw: dict[str, float]) -> list[dict[str, object]]:
         if not np.array_equal(ours.view(np.uint32), theirs.reshape(-1).view(np.uint32)):
             raise SystemExit(f"{type_name}: qformat and gguf-py disagree")
         del ours, theirs
-        t_gguf = best(lambda raw=raw, qtype=qtype: gguf.quants.dequantize(raw, qtype),
-                      max(2, repeat // 3))
-        t_ours = best(lambda raw=raw, name=type_name: ggml.dequantize(raw, name), repeat)
         buf = np.empty(N * N, dtype=np.float32)
-        t_into = best(lambda raw=raw, name=type_name, buf=buf: ggml.dequantize(raw, name, buf),
-                      repeat)
-        moved = raw.nbytes + N * N * 4
-        roof = moved / (roof_gbps * 1e9)
-        rows.append({"type": type_name, "gguf_ms": t_gguf * 1e3, "qformat_ms": t_ours * 1e3,
-                     "ratio": t_gguf / t_ours, "qformat_out_ms": t_into * 1e3,
-                     "ratio_out": t_gguf / t_into, "qformat_Gw_per_s": N * N / t_ours / 1e9,
-                     "roofline_ms": roof * 1e3, "roofline_fraction": roof / t_ours,
-                     "roofline_fraction_out": roof / t_into, "target": TARGET_DEQUANT})
+        variants = {
+            "gguf": lambda raw=raw, qtype=qtype: gguf.quants.dequantize(raw, qtype),
+            "new": lambda raw=raw, name=type_name: ggml.dequantize(raw, name),
+            "out": lambda raw=raw, name=type_name, buf=buf: ggml.dequantize(raw, name, buf),
+        }
+        times: dict[str, list[float]] = {f"{v}{t}": [] for v in variants for t in ("", "_1t")
+                                         if not (v == "gguf" and t)}
+        for f in variants.values():
+            f()
+        for _ in range(repeat):
+            for name, f in variants.items():
+                for suffix, n_threads in (("", threads), ("_1t", 1)):
+                    if name == "gguf" and suffix:
+                        continue
+                    numba.set_num_threads(n_threads)
+                    t = time.perf_counter()
+                    f()
+                    times[name + suffix].append(time.perf_counter() - t)
+            numba.set_num_threads(threads)
+        med = {k: float(np.median(v)) for k, v in times.items()}
+        low = {k: float(np.min(v)) for k, v in times.items()}
+        row: dict[str, object] = {"type": type_name, "bytes_moved": raw.nbytes + N * N * 4,
+                                  "target": TARGET_DEQUANT, "threads": threads}
+        for k in times:
+            row[f"{k}_ms"] = med[k] * 1e3
+            row[f"{k}_best_ms"] = low[k] * 1e3
+            if k != "gguf":
+                row[f"{k}_ratio"] = med["gguf"] / med[k]
+                row[f"{k}_ratio_best"] = low["gguf"] / low[k]
+        rows.append(row)
     return rows
+
+
+def add_roofline(rows: list[dict[str, object]], bw: dict[str, float]) -> None:
+    """Roofline of each dequantization: its bytes (input + float32 output) at the slower of the
+    read and write bandwidths, and each variant's fraction of it (roofline / median)."""
+    roof_gbps = min(bw["write_GBps"], bw["read_GBps"])
+    for row in rows:
+        roof = float(row["bytes_moved"]) / (roof_gbps * 1e9)  # type: ignore[arg-type]
+        row["roofline_ms"] = roof * 1e3
+        for k in ("new", "new_1t", "out", "out_1t"):
+            row[f"{k}_roofline_fraction"] = roof / (float(row[f"{k}_ms"]) / 1e3)  # type: ignore
 
 
 def make_vocab_file(path: Path) -> None:
@@ -208,28 +244,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=7, help="timed repetitions (best of)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--no-header", action="store_true", help="skip the header listing")
     args = parser.parse_args()
-    bw = bandwidth(args.repeat)
-    dequant = bench_dequant(args.repeat, bw)
-    header = bench_header(args.repeat)
-    result = {"machine": {"cpus": os.cpu_count(), **bw}, "dequantize_4096x4096": dequant,
-              "header_150k_vocab": header}
+    load = os.getloadavg()
+    bw_start = bandwidth(args.repeat)
+    dequant = bench_dequant(args.repeat, bw_start)
+    bw_end = bandwidth(args.repeat)
+    # a probe on a shared machine only ever underestimates: take the better of the two
+    bw = {k: max(bw_start[k], bw_end[k]) for k in bw_start}
+    add_roofline(dequant, bw)
+    header = None if args.no_header else bench_header(args.repeat)
+    result = {"machine": {"cpus": os.cpu_count(), "load_average": load, **bw},
+              "dequantize_4096x4096": dequant, "header_150k_vocab": header}
     if args.json:
         print(json.dumps(result, indent=1))
         return
-    print(f"bandwidth ({bw['threads']} threads): write {bw['write_GBps']:.1f} GB/s, "
-          f"read {bw['read_GBps']:.1f} GB/s")
-    print("dequantize 4096x4096 -> float32. 'new': returns a new array (gguf-py's semantics, "
-          "includes the page faults of 64 MiB); 'out=': into a reused buffer (ggml's to_float)")
-    print(f"{'type':6} {'gguf-py ms':>10} {'new ms':>8} {'ratio':>7} {'out= ms':>8} "
-          f"{'ratio':>7} {'roof ms':>8} {'%roof new':>9} {'%roof out=':>10}  "
-          f"target >= {TARGET_DEQUANT:.0f}x (new)")
+    print(f"load average {load[0]:.2f}; bandwidth ({bw['threads']} threads, best of a probe "
+          f"before and after): write {bw['write_GBps']:.1f} GB/s, read {bw['read_GBps']:.1f} GB/s")
+    print("dequantize 4096x4096 -> float32, medians (best) in ms over interleaved rounds. "
+          "'new': returns a new array (gguf-py's semantics, includes the page faults of "
+          "64 MiB); 'out=': into a reused buffer (ggml's to_float); '1T': one numba thread. "
+          "ratio = gguf-py / ours (of medians; of bests); %roof = roofline / median")
     for r in dequant:
-        print(f"{r['type']:6} {r['gguf_ms']:10.1f} {r['qformat_ms']:8.2f} {r['ratio']:6.1f}x "
-              f"{r['qformat_out_ms']:8.2f} {r['ratio_out']:6.1f}x {r['roofline_ms']:8.2f} "
-              f"{r['roofline_fraction'] * 100:8.0f}% {r['roofline_fraction_out'] * 100:9.0f}%  "
-              f"{'ok' if r['ratio'] >= TARGET_DEQUANT else 'BELOW TARGET'}")
+        print(f"{r['type']:5} gguf-py {r['gguf_ms']:6.1f} ({r['gguf_best_ms']:.1f})  "
+              f"roofline {r['roofline_ms']:.2f}")
+        for k, label in (("new", f"new {r['threads']}T"), ("new_1t", "new 1T"),
+                         ("out", f"out= {r['threads']}T"), ("out_1t", "out= 1T")):
+            print(f"      {label:9} {r[k + '_ms']:6.2f} ({r[k + '_best_ms']:5.2f})  "
+                  f"x{r[k + '_ratio']:5.1f} (x{r[k + '_ratio_best']:5.1f})  "
+                  f"{100 * r[k + '_roofline_fraction']:4.0f}% roof"
+                  + (f"   target >= {TARGET_DEQUANT:.0f}x: "
+                     f"{'ok' if r[k + '_ratio'] >= TARGET_DEQUANT else 'BELOW'}"
+                     if k.startswith("new") else ""))
     h = header
+    if h is None:
+        return
     print(f"header listing, 151,936-token vocab + 1000 tensors ({h['file_MiB']:.1f} MiB): "
           f"gguf-py {h['gguf_ms']:.0f} ms / {h['gguf_peak_rss_MiB']:.0f} MiB peak RSS, "
           f"qformat {h['qformat_ms']:.1f} ms / {h['qformat_peak_rss_MiB']:.1f} MiB -> "

@@ -10,11 +10,17 @@ How the bodies are organised (and why):
   F16/BF16 bits, float32, uint8) plus a kind code, unused slots get empty dummies, and every
   input is passed as a read-only view, so mmap'd and in-memory tensors share one compiled body
   (each extra specialization costs ~1 s of compile on first use).
-* F16/BF16 values are decoded from their bits with integer operations and a power-of-two
-  table, once per group: exact, and far cheaper than numpy's float16 conversion.
+* F16/BF16 values are decoded from their bits with integer operations: once per group with a
+  power-of-two table in dequantization, once per row into a float32 scratch row with
+  branch-free loops that vectorize in the GEMV. Exact, and far cheaper than numpy's float16
+  conversion.
 * The hot loops never shift packed bytes (numba widens ``uint8 >> n`` to 64 bits, which stops
   vectorization); they mask bit fields in place and fold the power of two of the field into a
   pre-scaled copy of x (GEMV) or into an exact multiply by 2**-n (dequantize).
+* GEMV bodies index arrays directly inside their prange loop (no row slices or views): numba
+  then marks the arrays no-alias and LLVM drops the run-time overlap checks it otherwise puts
+  before every vectorized inner loop. Where numba cannot tell an index is non-negative they use
+  unsigned indices (its negative-index wraparound select turns vector loads into inserts).
 * Dequantization is ``exact`` (no fast-math: bit-identical to the reference); dot products are
   ``fast`` (reassociation lets the reductions vectorize).
 """
@@ -28,6 +34,7 @@ import numba
 import numpy as np
 
 from ..errors import ArgumentError
+from ._bitcast import u32_as_f32
 from ._bitpack_common import Geometry, check_arrays, check_content, check_out
 from ._jit import exact, fast, prange
 
@@ -376,181 +383,350 @@ def _unpack(packed, bits, k, out):  # pragma: no cover - jitted
 
 
 # ---------------------------------------------------------------------------------------------
-# fused x @ W.T
+# fused x @ W.T, batch 1 (GEMV)
+#
+# Both GEMV bodies decode a row's scales (and zero points) to float32 once, into a per-thread
+# scratch row, with branch-free loops that vectorize, and fold the zero points out of the dot
+# product: y[r] = sum_g s_g * dot(q_g, x_g) + off_r, off_r = sum_g t_g * sum(x_g). They index
+# arrays directly (no slices or views inside the prange body), which lets numba mark the
+# arrays no-alias: LLVM then drops the run-time overlap checks it would otherwise emit in
+# front of every vectorized inner loop. Code fields are masked in place (never shifted: numba
+# widens small-int shifts to 64 bits) and multiplied by copies of x pre-scaled by the field's
+# power of two, exactly as in dequantization.
+#
+# * _gemv_bytes (2/4/8 bits, groups of >= _BYTES_MIN_GROUP bytes): vector lanes are bytes; one
+#   reduction per group, long enough to amortise its horizontal sum.
+# * _gemv_chunks (2/3/4/8 bits, groups of a multiple of 8 codes): vector lanes are chunks of 8
+#   codes (``bits`` bytes). Each chunk's scale comes from a per-row expanded scale vector, so
+#   the whole row is one unit-stride reduction whatever the group size: small groups (16, as
+#   SpQR uses) cost no more than large ones.
 # ---------------------------------------------------------------------------------------------
+#: smallest group (in packed bytes) that _gemv_bytes takes; smaller groups go to _gemv_chunks
+_BYTES_MIN_GROUP = 32
+#: codes per chunk of _gemv_chunks (a chunk of ``bits`` whole bytes)
+_CHUNK = 8
+
+
+def _chunk_fields(bits: int) -> list[tuple[int, int, int, float]]:
+    """Bit fields of one 8-code chunk: (byte, mask, code, multiplier).
+
+    ``float(byte & mask) * multiplier`` is the field's share of code ``code``'s value; a code
+    that straddles two bytes (3 bits) has two fields.
+    """
+    fields = []
+    for code in range(_CHUNK):
+        pos, left = bits * code, bits
+        while left:
+            byte, shift = divmod(pos, 8)
+            take = min(left, 8 - shift)
+            fields.append((byte, ((1 << take) - 1) << shift, code, 2.0 ** (bits - left - shift)))
+            pos, left = pos + take, left - take
+    return fields
+
+
+#: per width (1..8), each chunk field's byte, mask, code and multiplier (padded to 14 fields)
+_FIELD_BYTE = np.zeros((9, 14), dtype=np.int64)
+_FIELD_MASK = np.zeros((9, 14), dtype=np.uint8)
+_FIELD_CODE = np.zeros((9, 14), dtype=np.int64)
+_FIELD_MULT = np.zeros((9, 14), dtype=np.float32)
+_FIELD_FIRST = np.zeros((9, 14), dtype=np.bool_)  # the first field of its code
+_FIELD_COUNT = np.zeros(9, dtype=np.int64)
+for _width in range(1, 9):
+    _fields = _chunk_fields(_width)
+    _FIELD_COUNT[_width] = len(_fields)
+    for _i, _field in enumerate(_fields):
+        _FIELD_BYTE[_width, _i], _FIELD_MASK[_width, _i] = _field[0], _field[1]
+        _FIELD_CODE[_width, _i], _FIELD_MULT[_width, _i] = _field[2], _field[3]
+        _FIELD_FIRST[_width, _i] = _i == 0 or _fields[_i - 1][2] != _field[2]
+#: widths with a batch-1 GEMV body, and their chunk field counts
+_N_FIELDS = {2: 8, 3: 10, 4: 8, 8: 8}
+
+
 @fast
 def _group_sums(xs, k, gsz, ng):  # pragma: no cover - jitted
     sums = np.empty(ng, dtype=np.float32)
     for g in range(ng):
         j0 = g * gsz
-        seg = xs[j0:min(j0 + gsz, k)]
         a = np.float32(0)
-        for j in range(seg.size):
-            a += seg[j]
+        for j in range(min(gsz, k - j0)):
+            a += xs[j0 + j]
         sums[g] = a
     return sums
 
 
-@fast(inline="always")
-def _group_offset(s, r, g, bits, z16, z32, z8, zkind, mode):  # pragma: no cover - jitted
-    """t such that the group contributes s*dot(v, x) + t*sum(x) (v = raw code value)."""
-    if mode == 0:
-        return -s * np.float32(1 << (bits - 1))
-    if mode == 3:
-        return _side(z16, z32, z8, zkind, r, g)
-    return -s * _side(z16, z32, z8, zkind, r, g)
+@fast
+def _byte_planes(xs, k, bits):  # pragma: no cover - jitted
+    """x as ``8 // bits`` planes over the whole bytes of a row: plane f, byte j holds
+    x[per*j + f] * 2**(-bits*f), the weight of that byte's field f masked in place."""
+    per = 8 // bits
+    n = k // per
+    planes = np.empty((per, n), dtype=np.float32)
+    for f in range(per):
+        m = np.float32(2.0 ** (-bits * f))
+        for j in range(n):
+            planes[f, j] = xs[per * j + f] * m
+    return planes
+
+
+@fast
+def _chunk_planes(xs, k, bits, nf):  # pragma: no cover - jitted
+    """x as one plane per chunk field: plane f, chunk i holds x[8i + code_f] * multiplier_f."""
+    nw = k // _CHUNK
+    planes = np.empty((nf, nw), dtype=np.float32)
+    for f in range(nf):
+        c = _FIELD_CODE[bits, f]
+        m = _FIELD_MULT[bits, f]
+        for i in range(nw):
+            planes[f, i] = xs[_CHUNK * i + c] * m
+    return planes
 
 
 @fast(inline="always")
-def _tail_dot(row, x, j0, j1, bits):  # pragma: no cover - jitted
-    """sum of q_j * x_j over codes j0..j1-1 read one by one (row tails)."""
-    mask = (1 << bits) - 1
+def _half_f32(h):  # pragma: no cover - jitted
+    """float32 value of finite F16 bits, branch-free (vectorizes) and without forming float32
+    subnormals (correct even where the FPU flushes them): normals get their exponent rebased,
+    zeros and subnormals are mantissa * 2**-24."""
+    b = np.uint32(h)
+    mag = np.uint32(b & np.uint32(0x7FFF))
+    normal = u32_as_f32(np.uint32((mag << np.uint32(13)) + np.uint32(0x38000000)))
+    tiny = np.float32(mag) * np.float32(2.0**-24)
+    v = normal if mag >= np.uint32(0x0400) else tiny
+    return -v if b & np.uint32(0x8000) else v
+
+
+@fast(inline="always")
+def _bf16_f32(h):  # pragma: no cover - jitted
+    return u32_as_f32(np.uint32(np.uint32(h) << np.uint32(16)))
+
+
+@fast(inline="always")
+def _row_scales(s16, s32, skind, r, ng, sf, t):  # pragma: no cover - jitted
+    """sf[t, :ng] = the scales of row r as float32 (one vectorized loop per storage kind)."""
+    if skind == 0:
+        for g in range(ng):
+            sf[t, g] = s32[r, g]
+    elif skind == 1:
+        for g in range(ng):
+            sf[t, g] = _half_f32(s16[r, g])
+    else:
+        for g in range(ng):
+            sf[t, g] = _bf16_f32(s16[r, g])
+
+
+@fast(inline="always")
+def _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, center, xsum):  # pragma: no cover
+    """off_r = sum_g t_g * sum(x in group g), t_g = -s*center, -s*z or the bias b."""
     a = np.float32(0)
-    for j in range(j0, j1):
-        a += np.float32(_code(row, j, bits, mask)) * x[j]
+    if mode == 0:
+        for g in range(ng):
+            a += sf[t, g] * xsum[g]
+        return -np.float32(center) * a
+    if mode == 3:  # biases (F16/BF16/F32)
+        if zkind == 0:
+            for g in range(ng):
+                a += z32[r, g] * xsum[g]
+        elif zkind == 1:
+            for g in range(ng):
+                a += _half_f32(z16[r, g]) * xsum[g]
+        else:
+            for g in range(ng):
+                a += _bf16_f32(z16[r, g]) * xsum[g]
+        return a
+    if zkind == 3:  # U8 integer zero points
+        for g in range(ng):
+            a += sf[t, g] * np.float32(z8[r, g]) * xsum[g]
+    elif zkind == 0:
+        for g in range(ng):
+            a += sf[t, g] * z32[r, g] * xsum[g]
+    elif zkind == 1:
+        for g in range(ng):
+            a += sf[t, g] * _half_f32(z16[r, g]) * xsum[g]
+    else:
+        for g in range(ng):
+            a += sf[t, g] * _bf16_f32(z16[r, g]) * xsum[g]
+    return -a
+
+
+@fast(inline="always")
+def _code_at(codes, r, j, bits):  # pragma: no cover - jitted
+    """Code j of row r (row tails), read without slicing the row."""
+    p = j * bits
+    byte = p >> 3
+    shift = p & 7
+    w = np.int64(codes[r, byte])
+    if shift + bits > 8:
+        w |= np.int64(codes[r, byte + 1]) << 8
+    return np.float32((w >> shift) & ((1 << bits) - 1))
+
+
+@fast(parallel=True)
+def _gemv_bytes(codes, bits, xb, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                mode, sf, out):  # pragma: no cover - jitted
+    per = 8 // bits
+    n = k // per  # whole bytes of a row
+    gb = gsz // per  # bytes per group (groups start on whole bytes)
+    center = 1 << (bits - 1)
+    u = np.uint8
+    for r in prange(codes.shape[0]):
+        t = numba.get_thread_id()
+        _row_scales(s16, s32, skind, r, ng, sf, t)
+        off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, center, xsum)
+        y = np.float32(0)
+        if bits == 4:
+            for g in range(ng):
+                b0 = np.uint64(g * gb)  # unsigned indices: no negative-index wraparound code
+                a = np.float32(0)
+                for j in range(min(gb, n - g * gb)):
+                    i = b0 + np.uint64(j)
+                    b = codes[r, i]
+                    a += np.float32(b & u(0x0F)) * xb[0, i] + np.float32(b & u(0xF0)) * xb[1, i]
+                y += sf[t, g] * a
+        elif bits == 2:
+            for g in range(ng):
+                b0 = np.uint64(g * gb)
+                a = np.float32(0)
+                for j in range(min(gb, n - g * gb)):
+                    i = b0 + np.uint64(j)
+                    b = codes[r, i]
+                    a += ((np.float32(b & u(0x03)) * xb[0, i] + np.float32(b & u(0x0C)) * xb[1, i])
+                          + (np.float32(b & u(0x30)) * xb[2, i]
+                             + np.float32(b & u(0xC0)) * xb[3, i]))
+                y += sf[t, g] * a
+        else:
+            for g in range(ng):
+                b0 = np.uint64(g * gb)
+                a = np.float32(0)
+                for j in range(min(gb, n - g * gb)):
+                    i = b0 + np.uint64(j)
+                    a += np.float32(codes[r, i]) * xb[0, i]
+                y += sf[t, g] * a
+        if n * per < k:  # codes after the last whole byte: in the last group
+            y += sf[t, ng - 1] * _tail_dot(codes, r, bits, xs, n * per, k)
+        out[r] = y + off
+
+
+@fast(inline="always")
+def _expand_scales(sf, srow, sw, t, ng, cpg, nw):  # pragma: no cover - jitted
+    """sw[t, i] = sf[srow, group of chunk i] (cpg chunks per group); small cpg unrolled.
+
+    Indices are unsigned: LLVM cannot prove ``g * cpg`` non-negative, and numba's negative-index
+    wraparound select would otherwise turn the stores scalar.
+    """
+    if cpg == 1:
+        for g in range(ng):
+            sw[t, np.uint64(g)] = sf[srow, g]
+    elif cpg == 2:
+        for g in range(ng):
+            s = sf[srow, g]
+            i = np.uint64(2 * g)
+            sw[t, i] = s
+            sw[t, i + np.uint64(1)] = s
+    elif cpg == 4:
+        for g in range(ng):
+            s = sf[srow, g]
+            i = np.uint64(4 * g)
+            sw[t, i] = s
+            sw[t, i + np.uint64(1)] = s
+            sw[t, i + np.uint64(2)] = s
+            sw[t, i + np.uint64(3)] = s
+    elif cpg == 8:
+        for g in range(ng):
+            s = sf[srow, g]
+            i = np.uint64(8 * g)
+            for lane in range(8):
+                sw[t, i + np.uint64(lane)] = s
+    else:
+        for g in range(ng):
+            s = sf[srow, g]
+            i0 = np.uint64(g * cpg)
+            for i in range(min(cpg, nw - g * cpg)):
+                sw[t, i0 + np.uint64(i)] = s
+
+
+@fast(inline="always")
+def _chunk_dot(codes, r, bits, xp, sw, t, nw):  # pragma: no cover - jitted
+    """sum over the whole 8-code chunks i of row r of sw[t, i] * dot(codes of chunk i, x)."""
+    u = np.uint8
+    y = np.float32(0)
+    if bits == 4:
+        for i in range(nw):
+            b0 = codes[r, 4 * i]
+            b1 = codes[r, 4 * i + 1]
+            b2 = codes[r, 4 * i + 2]
+            b3 = codes[r, 4 * i + 3]
+            d = ((np.float32(b0 & u(0x0F)) * xp[0, i] + np.float32(b0 & u(0xF0)) * xp[1, i])
+                 + (np.float32(b1 & u(0x0F)) * xp[2, i]
+                    + np.float32(b1 & u(0xF0)) * xp[3, i])
+                 + (np.float32(b2 & u(0x0F)) * xp[4, i]
+                    + np.float32(b2 & u(0xF0)) * xp[5, i])
+                 + (np.float32(b3 & u(0x0F)) * xp[6, i]
+                    + np.float32(b3 & u(0xF0)) * xp[7, i]))
+            y += sw[t, i] * d
+    elif bits == 3:
+        for i in range(nw):
+            b0 = codes[r, 3 * i]
+            b1 = codes[r, 3 * i + 1]
+            b2 = codes[r, 3 * i + 2]
+            d = ((np.float32(b0 & u(0x07)) * xp[0, i] + np.float32(b0 & u(0x38)) * xp[1, i]
+                  + np.float32(b0 & u(0xC0)) * xp[2, i])
+                 + (np.float32(b1 & u(0x01)) * xp[3, i]
+                    + np.float32(b1 & u(0x0E)) * xp[4, i]
+                    + np.float32(b1 & u(0x70)) * xp[5, i]
+                    + np.float32(b1 & u(0x80)) * xp[6, i])
+                 + (np.float32(b2 & u(0x03)) * xp[7, i]
+                    + np.float32(b2 & u(0x1C)) * xp[8, i]
+                    + np.float32(b2 & u(0xE0)) * xp[9, i]))
+            y += sw[t, i] * d
+    elif bits == 2:
+        for i in range(nw):
+            b0 = codes[r, 2 * i]
+            b1 = codes[r, 2 * i + 1]
+            d = ((np.float32(b0 & u(0x03)) * xp[0, i] + np.float32(b0 & u(0x0C)) * xp[1, i]
+                  + np.float32(b0 & u(0x30)) * xp[2, i]
+                  + np.float32(b0 & u(0xC0)) * xp[3, i])
+                 + (np.float32(b1 & u(0x03)) * xp[4, i]
+                    + np.float32(b1 & u(0x0C)) * xp[5, i]
+                    + np.float32(b1 & u(0x30)) * xp[6, i]
+                    + np.float32(b1 & u(0xC0)) * xp[7, i]))
+            y += sw[t, i] * d
+    else:
+        for i in range(nw):
+            d = ((np.float32(codes[r, 8 * i]) * xp[0, i]
+                  + np.float32(codes[r, 8 * i + 1]) * xp[1, i]
+                  + np.float32(codes[r, 8 * i + 2]) * xp[2, i]
+                  + np.float32(codes[r, 8 * i + 3]) * xp[3, i])
+                 + (np.float32(codes[r, 8 * i + 4]) * xp[4, i]
+                    + np.float32(codes[r, 8 * i + 5]) * xp[5, i]
+                    + np.float32(codes[r, 8 * i + 6]) * xp[6, i]
+                    + np.float32(codes[r, 8 * i + 7]) * xp[7, i]))
+            y += sw[t, i] * d
+    return y
+
+
+@fast(inline="always")
+def _tail_dot(codes, r, bits, xs, j0, k):  # pragma: no cover - jitted
+    """dot(codes, x) over the codes j0..k-1 of row r, read one by one (row tails)."""
+    a = np.float32(0)
+    for j in range(j0, k):
+        a += _code_at(codes, r, j, bits) * xs[j]
     return a
 
 
 @fast(parallel=True)
-def _gemv_b4(codes, xs, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
-             out):  # pragma: no cover - jitted
-    n = k >> 1
-    xe = np.empty(n, dtype=np.float32)
-    xo = np.empty(n, dtype=np.float32)
-    for j in range(n):
-        xe[j] = xs[2 * j]
-        xo[j] = xs[2 * j + 1] * np.float32(0.0625)
-    xsum = _group_sums(xs, k, gsz, ng)
-    hb = gsz >> 1
-    u15 = np.uint8(0x0F)
-    uf0 = np.uint8(0xF0)
+def _gemv_chunks(codes, bits, xp, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, sf, sw, out):  # pragma: no cover - jitted
+    nw = k // _CHUNK
+    cpg = gsz // _CHUNK
+    center = 1 << (bits - 1)
     for r in prange(codes.shape[0]):
-        row = codes[r]
-        y = np.float32(0)
-        for g in range(ng):
-            b0 = g * hb
-            b1 = min(b0 + hb, n)
-            seg = row[b0:b1]
-            a = xe[b0:b1]
-            o = xo[b0:b1]
-            acc = np.float32(0)
-            for j in range(seg.size):
-                b = seg[j]
-                acc += np.float32(b & u15) * a[j] + np.float32(b & uf0) * o[j]
-            if g == ng - 1 and k & 1:
-                acc += np.float32(row[n] & u15) * xs[k - 1]
-            s = _side(s16, s32, s32, skind, r, g)
-            y += s * acc + _group_offset(s, r, g, 4, z16, z32, z8, zkind, mode) * xsum[g]
-        out[r] = y
-
-
-@fast(parallel=True)
-def _gemv_b2(codes, xs, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
-             out):  # pragma: no cover - jitted
-    n = k >> 2
-    xp = np.empty((4, n), dtype=np.float32)
-    for j in range(n):
-        xp[0, j] = xs[4 * j]
-        xp[1, j] = xs[4 * j + 1] * np.float32(0.25)
-        xp[2, j] = xs[4 * j + 2] * np.float32(0.0625)
-        xp[3, j] = xs[4 * j + 3] * np.float32(0.015625)
-    xsum = _group_sums(xs, k, gsz, ng)
-    qb = gsz >> 2
-    for r in prange(codes.shape[0]):
-        row = codes[r]
-        y = np.float32(0)
-        for g in range(ng):
-            b0 = g * qb
-            b1 = min(b0 + qb, n)
-            seg = row[b0:b1]
-            x0 = xp[0, b0:b1]
-            x1 = xp[1, b0:b1]
-            x2 = xp[2, b0:b1]
-            x3 = xp[3, b0:b1]
-            acc = np.float32(0)
-            for j in range(seg.size):
-                b = seg[j]
-                acc += (np.float32(b & np.uint8(0x03)) * x0[j]
-                        + np.float32(b & np.uint8(0x0C)) * x1[j]
-                        + np.float32(b & np.uint8(0x30)) * x2[j]
-                        + np.float32(b & np.uint8(0xC0)) * x3[j])
-            if g == ng - 1 and k > 4 * n:
-                acc += _tail_dot(row, xs, 4 * n, k, 2)
-            s = _side(s16, s32, s32, skind, r, g)
-            y += s * acc + _group_offset(s, r, g, 2, z16, z32, z8, zkind, mode) * xsum[g]
-        out[r] = y
-
-
-@fast(parallel=True)
-def _gemv_b8(codes, xs, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
-             out):  # pragma: no cover - jitted
-    xsum = _group_sums(xs, k, gsz, ng)
-    for r in prange(codes.shape[0]):
-        row = codes[r]
-        y = np.float32(0)
-        for g in range(ng):
-            j0 = g * gsz
-            j1 = min(j0 + gsz, k)
-            seg = row[j0:j1]
-            a = xs[j0:j1]
-            acc = np.float32(0)
-            for j in range(seg.size):
-                acc += np.float32(seg[j]) * a[j]
-            s = _side(s16, s32, s32, skind, r, g)
-            y += s * acc + _group_offset(s, r, g, 8, z16, z32, z8, zkind, mode) * xsum[g]
-        out[r] = y
-
-
-#: INT3 byte classes (byte index mod 3) of the dense stream: the bit fields of each byte and
-#: the power of two that turns a masked field into its share of the code value.
-_B3_MASKS = np.array([[0x07, 0x01, 0x03], [0x38, 0x0E, 0x1C], [0xC0, 0x70, 0xE0],
-                      [0x00, 0x80, 0x00]], dtype=np.uint8)
-#: (code within the 8-code chunk, multiplier) of each (field, byte class)
-_B3_CODE = np.array([[0, 2, 5], [1, 3, 6], [2, 4, 7], [0, 5, 0]], dtype=np.int64)
-_B3_MULT = np.array([[1.0, 4.0, 2.0], [0.125, 0.5, 0.25], [0.015625, 0.0625, 0.03125],
-                     [0.0, 0.0078125, 0.0]], dtype=np.float32)
-
-
-@fast(parallel=True)
-def _gemv_b3(codes, xs, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode,
-             out):  # pragma: no cover - jitted
-    nc = k >> 3
-    nb = 3 * nc
-    masks = np.empty((4, nb), dtype=np.uint8)
-    xb = np.empty((4, nb), dtype=np.float32)
-    for i in range(nb):
-        cls = i % 3
-        c0 = 8 * (i // 3)
-        for f in range(4):
-            masks[f, i] = _B3_MASKS[f, cls]
-            xb[f, i] = xs[c0 + _B3_CODE[f, cls]] * _B3_MULT[f, cls]
-    xsum = _group_sums(xs, k, gsz, ng)
-    gb = (gsz >> 3) * 3
-    for r in prange(codes.shape[0]):
-        row = codes[r]
-        y = np.float32(0)
-        for g in range(ng):
-            b0 = g * gb
-            b1 = min(b0 + gb, nb)
-            seg = row[b0:b1]
-            m0 = masks[0, b0:b1]
-            m1 = masks[1, b0:b1]
-            m2 = masks[2, b0:b1]
-            m3 = masks[3, b0:b1]
-            x0 = xb[0, b0:b1]
-            x1 = xb[1, b0:b1]
-            x2 = xb[2, b0:b1]
-            x3 = xb[3, b0:b1]
-            acc = np.float32(0)
-            for j in range(seg.size):
-                b = seg[j]
-                acc += (np.float32(b & m0[j]) * x0[j] + np.float32(b & m1[j]) * x1[j]
-                        + np.float32(b & m2[j]) * x2[j] + np.float32(b & m3[j]) * x3[j])
-            if g == ng - 1 and k > 8 * nc:
-                acc += _tail_dot(row, xs, 8 * nc, k, 3)
-            s = _side(s16, s32, s32, skind, r, g)
-            y += s * acc + _group_offset(s, r, g, 3, z16, z32, z8, zkind, mode) * xsum[g]
-        out[r] = y
+        t = numba.get_thread_id()
+        _row_scales(s16, s32, skind, r, ng, sf, t)
+        off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, center, xsum)
+        _expand_scales(sf, t, sw, t, ng, cpg, nw)
+        y = _chunk_dot(codes, r, bits, xp, sw, t, nw)
+        if nw * _CHUNK < k:  # codes after the last whole chunk: in the last group
+            y += sf[t, ng - 1] * _tail_dot(codes, r, bits, xs, nw * _CHUNK, k)
+        out[r] = y + off
 
 
 @fast(parallel=True)
@@ -759,14 +935,40 @@ def dequantize(
     return target
 
 
-_GEMV = {2: _gemv_b2, 3: _gemv_b3, 4: _gemv_b4, 8: _gemv_b8}
-#: codes per aligned chunk of each fast GEMV width: groups must start on a chunk
-_CHUNK_CODES = {2: 4, 3: 8, 4: 2, 8: 1}
+def _gemv_body(bits: int, group_len: int) -> str | None:
+    """Which batch-1 GEMV body serves this width and group length: ``"bytes"``,
+    ``"chunks"`` or None (the tiled path)."""
+    if bits not in _N_FIELDS:
+        return None
+    on_chunks = group_len % _CHUNK == 0
+    on_bytes = bits != 3 and group_len % (8 // bits) == 0
+    if on_bytes and (group_len * bits >= 8 * _BYTES_MIN_GROUP or not on_chunks):
+        return "bytes"
+    return "chunks" if on_chunks else None
 
 
 def fast_gemv_supported(bits: int, group_len: int, has_levels: bool) -> bool:
-    """Whether batch-1 ``linear`` takes a width-specialized kernel (else the tiled one)."""
-    return (not has_levels and bits in _GEMV and group_len % _CHUNK_CODES[bits] == 0)
+    """Whether batch-1 ``linear`` takes a width-specialized GEMV (else the tiled kernel)."""
+    return not has_levels and _gemv_body(bits, group_len) is not None
+
+
+def _gemv(p: _Prepared, xs: np.ndarray, bits: int, k: int) -> np.ndarray:
+    """Run the batch-1 GEMV body chosen by :func:`_gemv_body` on x ``[k]`` (stored order)."""
+    rows, ng, gsz = p.geo.rows, p.ng, p.gsz
+    threads = numba.config.NUMBA_NUM_THREADS  # thread ids index the scratch rows
+    out = np.empty(rows, dtype=np.float32)
+    xsum = _group_sums(xs, k, gsz, ng)
+    sf = np.empty((threads, ng), dtype=np.float32)
+    if _gemv_body(bits, gsz) == "bytes":
+        _gemv_bytes(p.codes, bits, _byte_planes(xs, k, bits), xs, xsum, k, gsz, ng, *p.sides(),
+                    sf, out)
+    else:
+        nw, cpg = k // _CHUNK, gsz // _CHUNK
+        # the unrolled expansions (cpg <= 8) write whole groups, past nw in a partial last group
+        sw = np.empty((threads, max(nw, ng * cpg if cpg <= 8 else 0)), dtype=np.float32)
+        _gemv_chunks(p.codes, bits, _chunk_planes(xs, k, bits, _N_FIELDS[bits]), xs, xsum, k,
+                     gsz, ng, *p.sides(), sf, sw, out)
+    return out
 
 
 def linear(
@@ -812,9 +1014,7 @@ def linear(
     xs = _ro(np.ascontiguousarray(xs))
     with _threads_for(rows * k * batch):
         if batch == 1 and fast_gemv_supported(bits, p.gsz, p.has_levels):
-            out = np.empty(rows, dtype=np.float32)
-            _GEMV[bits](p.codes, xs[0], k, p.gsz, p.ng, *p.sides(), out)
-            return out.reshape(1, rows)
+            return _gemv(p, xs[0], bits, k).reshape(1, rows)
         out = np.empty((batch, rows), dtype=np.float32)
         _gemm(p.codes, xs, bits, k, p.gsz, p.ng, p.s16, p.s32, p.skind, p.z16, p.z32, p.z8,
               p.zkind, p.mode, p.levels, p.has_levels, out)

@@ -19,11 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from llvmlite import ir
-from numba import config, types
-from numba.extending import intrinsic
 
 from ..errors import ArgumentError, UnsupportedError
+from ._bitcast import f32_as_u32, u32_as_f32
 from ._jit import exact, prange
 from ._ref.ggml import BLOCK_GEOMETRY, iq4_nl_values, mxfp4_values
 
@@ -51,38 +49,8 @@ __all__ = [
 
 
 # --- scalar helpers ----------------------------------------------------------------------------
-@intrinsic
-def _u32_as_f32(typingctx, bits):  # type: ignore[no-untyped-def]
-    """Reinterpret uint32 bits as a float32 (an LLVM bitcast)."""
-    if bits != types.uint32:
-        return None
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.uint32), codegen
-
-
-@intrinsic
-def _f32_as_u32(typingctx, value):  # type: ignore[no-untyped-def]
-    """Reinterpret a float32's bits as a uint32 (an LLVM bitcast)."""
-    if value != types.float32:
-        return None
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return types.uint32(types.float32), codegen
-
-
-
-if config.DISABLE_JIT:  # plain-Python bodies (NUMBA_DISABLE_JIT=1 test run): numpy bitcasts
-
-    def _u32_as_f32(bits):  # type: ignore[no-untyped-def]
-        return np.array(bits, dtype=np.uint32).view(np.float32)[()]
-
-    def _f32_as_u32(value):  # type: ignore[no-untyped-def]
-        return np.array(value, dtype=np.float32).view(np.uint32)[()]
+_u32_as_f32 = u32_as_f32
+_f32_as_u32 = f32_as_u32
 
 
 #: Blocks per parallel work item: big enough to amortise scheduling, small enough to balance.
@@ -139,6 +107,10 @@ def _bf16(src, out):  # type: ignore[no-untyped-def]
 
 
 # --- 32-weight blocks --------------------------------------------------------------------------
+# Bodies index ``b[i, offset + j]`` and ``out[i, offset + j]`` directly rather than through row
+# slices: a view made inside the prange loop makes numba assume the arrays may alias, and LLVM
+# then guards every vectorized inner loop with run-time overlap checks (10-25 % of the time of
+# these short loops, measured).
 @exact(parallel=True)
 def _q4_0(b, out):  # type: ignore[no-untyped-def]
     n = b.shape[0]
@@ -146,12 +118,10 @@ def _q4_0(b, out):  # type: ignore[no-untyped-def]
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 0], b[i, 1])
-            q = b[i, 2:]
-            o = out[i]
             for j in range(half):
-                o[j] = d * np.float32((np.int32(q[j]) & 15) - 8)
+                out[i, j] = d * np.float32((np.int32(b[i, 2 + j]) & 15) - 8)
             for j in range(half):
-                o[half + j] = d * np.float32((np.int32(q[j]) >> 4) - 8)
+                out[i, half + j] = d * np.float32((np.int32(b[i, 2 + j]) >> 4) - 8)
 
 
 @exact(parallel=True)
@@ -162,12 +132,10 @@ def _q4_1(b, out):  # type: ignore[no-untyped-def]
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 0], b[i, 1])
             m = _half(b[i, 2], b[i, 3])
-            q = b[i, 4:]
-            o = out[i]
             for j in range(half):
-                o[j] = d * np.float32(np.int32(q[j]) & 15) + m
+                out[i, j] = d * np.float32(np.int32(b[i, 4 + j]) & 15) + m
             for j in range(half):
-                o[half + j] = d * np.float32(np.int32(q[j]) >> 4) + m
+                out[i, half + j] = d * np.float32(np.int32(b[i, 4 + j]) >> 4) + m
 
 
 @exact
@@ -186,13 +154,12 @@ def _q5_0(b, out):  # type: ignore[no-untyped-def]
             d = _half(b[i, 0], b[i, 1])
             qh = np.int32(_u32_le(b, i, 2) & 0xFFFF)
             qh2 = np.int32(_u32_le(b, i, 2) >> 16)
-            q = b[i, 6:]
-            o = out[i]
             for j in range(half):
-                o[j] = d * np.float32(((np.int32(q[j]) & 15) | (((qh >> j) & 1) << 4)) - 16)
+                out[i, j] = d * np.float32(((np.int32(b[i, 6 + j]) & 15)
+                                            | (((qh >> j) & 1) << 4)) - 16)
             for j in range(half):
-                o[half + j] = d * np.float32(((np.int32(q[j]) >> 4) | (((qh2 >> j) & 1) << 4))
-                                             - 16)
+                out[i, half + j] = d * np.float32(((np.int32(b[i, 6 + j]) >> 4)
+                                                   | (((qh2 >> j) & 1) << 4)) - 16)
 
 
 @exact(parallel=True)
@@ -205,12 +172,12 @@ def _q5_1(b, out):  # type: ignore[no-untyped-def]
             m = _half(b[i, 2], b[i, 3])
             qh = np.int32(_u32_le(b, i, 4) & 0xFFFF)
             qh2 = np.int32(_u32_le(b, i, 4) >> 16)
-            q = b[i, 8:]
-            o = out[i]
             for j in range(half):
-                o[j] = d * np.float32((np.int32(q[j]) & 15) | (((qh >> j) & 1) << 4)) + m
+                out[i, j] = d * np.float32((np.int32(b[i, 8 + j]) & 15)
+                                           | (((qh >> j) & 1) << 4)) + m
             for j in range(half):
-                o[half + j] = d * np.float32((np.int32(q[j]) >> 4) | (((qh2 >> j) & 1) << 4)) + m
+                out[i, half + j] = d * np.float32((np.int32(b[i, 8 + j]) >> 4)
+                                                  | (((qh2 >> j) & 1) << 4)) + m
 
 
 @exact(parallel=True)
@@ -220,10 +187,8 @@ def _q8_0(b, out):  # type: ignore[no-untyped-def]
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 0], b[i, 1])
-            q = b[i, 2:]
-            o = out[i]
             for j in range(size):
-                o[j] = np.float32(np.int8(q[j])) * d
+                out[i, j] = np.float32(np.int8(b[i, 2 + j])) * d
 
 
 @exact(parallel=True)
@@ -233,12 +198,10 @@ def _iq4_nl(b, values, out):  # type: ignore[no-untyped-def]
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 0], b[i, 1])
-            q = b[i, 2:]
-            o = out[i]
             for j in range(half):
-                o[j] = d * values[np.int32(q[j]) & 15]
+                out[i, j] = d * values[np.int32(b[i, 2 + j]) & 15]
             for j in range(half):
-                o[half + j] = d * values[np.int32(q[j]) >> 4]
+                out[i, half + j] = d * values[np.int32(b[i, 2 + j]) >> 4]
 
 
 @exact(parallel=True)
@@ -253,12 +216,10 @@ def _mxfp4(b, values, out):  # type: ignore[no-untyped-def]
             else:
                 bits = np.uint32((e - np.uint32(1)) << np.uint32(23))
             d = _u32_as_f32(bits)
-            q = b[i, 1:]
-            o = out[i]
             for j in range(half):
-                o[j] = d * values[np.int32(q[j]) & 15]
+                out[i, j] = d * values[np.int32(b[i, 1 + j]) & 15]
             for j in range(half):
-                o[half + j] = d * values[np.int32(q[j]) >> 4]
+                out[i, half + j] = d * values[np.int32(b[i, 1 + j]) >> 4]
 
 
 # --- 256-weight super-blocks (K-quants) ------------------------------------------------------
@@ -270,16 +231,15 @@ def _q2_k(b, out):  # type: ignore[no-untyped-def]
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 80], b[i, 81])
             dmin = _half(b[i, 82], b[i, 83])
-            o = out[i]
             for k in range(16):  # weights 16k..16k+15: scale byte k
                 h, s, g = k >> 3, (k >> 1) & 3, k & 1
                 sc = np.int32(b[i, k])
                 dl = d * np.float32(sc & 15)
                 ml = dmin * np.float32(sc >> 4)
-                q = b[i, 16 + h * 32 + g * 16:]
-                ok = o[k * 16:]
+                q = 16 + h * 32 + g * 16
+                o = k * 16
                 for j in range(sixteen):
-                    ok[j] = dl * np.float32((np.int32(q[j]) >> (2 * s)) & 3) - ml
+                    out[i, o + j] = dl * np.float32((np.int32(b[i, q + j]) >> (2 * s)) & 3) - ml
 
 
 @exact(parallel=True)
@@ -289,7 +249,6 @@ def _q3_k(b, out):  # type: ignore[no-untyped-def]
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 108], b[i, 109])
-            o = out[i]
             for k in range(16):  # weights 16k..16k+15
                 # six-bit scale k: low nibble of byte k%8 (high nibble if k >= 8), top 2 bits
                 # from byte 8 + k%4 at shift 2*(k//4)
@@ -298,13 +257,12 @@ def _q3_k(b, out):  # type: ignore[no-untyped-def]
                 dl = d * np.float32((low | (high << 4)) - 32)
                 grp = k >> 1  # 32-weight group: h = grp // 4, shift 2 * (grp % 4)
                 g = k & 1
-                q = b[i, 32 + (grp >> 2) * 32 + g * 16:]
-                hm = b[i, g * 16:]
-                ok = o[k * 16:]
+                q = 32 + (grp >> 2) * 32 + g * 16
+                hm = g * 16
                 for j in range(sixteen):
-                    v = (np.int32(q[j]) >> (2 * (grp & 3))) & 3
-                    v -= ((~(np.int32(hm[j]) >> grp)) & 1) << 2
-                    ok[j] = dl * np.float32(v)
+                    v = (np.int32(b[i, q + j]) >> (2 * (grp & 3))) & 3
+                    v -= ((~(np.int32(b[i, hm + j]) >> grp)) & 1) << 2
+                    out[i, k * 16 + j] = dl * np.float32(v)
 
 
 @exact
@@ -327,7 +285,6 @@ def _q4_k(b, out):  # type: ignore[no-untyped-def]
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 0], b[i, 1])
             dmin = _half(b[i, 2], b[i, 3])
-            o = out[i]
             for p in range(4):  # 64 weights from 32 bytes: low nibbles, then high nibbles
                 sc0, mn0 = _k_scale_min(b, i, 2 * p)
                 sc1, mn1 = _k_scale_min(b, i, 2 * p + 1)
@@ -335,13 +292,12 @@ def _q4_k(b, out):  # type: ignore[no-untyped-def]
                 m0 = dmin * np.float32(mn0)
                 d1 = d * np.float32(sc1)
                 m1 = dmin * np.float32(mn1)
-                q = b[i, 16 + p * 32:]
-                o0 = o[p * 64:]
-                o1 = o[p * 64 + 32:]
+                q = 16 + p * 32
+                o = p * 64
                 for j in range(size):
-                    o0[j] = d0 * np.float32(np.int32(q[j]) & 15) - m0
+                    out[i, o + j] = d0 * np.float32(np.int32(b[i, q + j]) & 15) - m0
                 for j in range(size):
-                    o1[j] = d1 * np.float32(np.int32(q[j]) >> 4) - m1
+                    out[i, o + size + j] = d1 * np.float32(np.int32(b[i, q + j]) >> 4) - m1
 
 
 @exact(parallel=True)
@@ -352,8 +308,6 @@ def _q5_k(b, out):  # type: ignore[no-untyped-def]
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 0], b[i, 1])
             dmin = _half(b[i, 2], b[i, 3])
-            o = out[i]
-            qh = b[i, 16:]
             for p in range(4):
                 sc0, mn0 = _k_scale_min(b, i, 2 * p)
                 sc1, mn1 = _k_scale_min(b, i, 2 * p + 1)
@@ -361,15 +315,16 @@ def _q5_k(b, out):  # type: ignore[no-untyped-def]
                 m0 = dmin * np.float32(mn0)
                 d1 = d * np.float32(sc1)
                 m1 = dmin * np.float32(mn1)
-                q = b[i, 48 + p * 32:]
-                o0 = o[p * 64:]
-                o1 = o[p * 64 + 32:]
+                q = 48 + p * 32
+                o = p * 64
                 for j in range(size):
-                    v = (np.int32(q[j]) & 15) | (((np.int32(qh[j]) >> (2 * p)) & 1) << 4)
-                    o0[j] = d0 * np.float32(v) - m0
+                    v = (np.int32(b[i, q + j]) & 15) | (((np.int32(b[i, 16 + j]) >> (2 * p)) & 1)
+                                                         << 4)
+                    out[i, o + j] = d0 * np.float32(v) - m0
                 for j in range(size):
-                    v = (np.int32(q[j]) >> 4) | (((np.int32(qh[j]) >> (2 * p + 1)) & 1) << 4)
-                    o1[j] = d1 * np.float32(v) - m1
+                    v = (np.int32(b[i, q + j]) >> 4) | (((np.int32(b[i, 16 + j]) >> (2 * p + 1))
+                                                         & 1) << 4)
+                    out[i, o + size + j] = d1 * np.float32(v) - m1
 
 
 @exact(parallel=True)
@@ -390,17 +345,17 @@ def _q6_k(b, out):  # type: ignore[no-untyped-def]
                     for g in range(2):
                         dl = d * np.float32(np.int8(b[i, 192 + h * 8 + 2 * p + g]))
                         dh = d * np.float32(np.int8(b[i, 196 + h * 8 + 2 * p + g]))
-                        ql = b[i, h * 64 + p * 32 + g * 16:]
-                        qh = b[i, 128 + h * 32 + g * 16:]
-                        o_lo = out[i, h * 128 + p * 32 + g * 16:]
-                        o_hi = out[i, h * 128 + 64 + p * 32 + g * 16:]
+                        ql = h * 64 + p * 32 + g * 16
+                        qh = 128 + h * 32 + g * 16
+                        o_lo = h * 128 + p * 32 + g * 16
+                        o_hi = o_lo + 64
                         for j in range(sixteen):
-                            v = np.int32(ql[j])
-                            t = np.int32(qh[j])
-                            o_lo[j] = dl * np.float32(((v & 15) | (((t >> lo_shift) & 3) << 4))
-                                                      - 32)
-                            o_hi[j] = dh * np.float32(((v >> 4) | (((t >> hi_shift) & 3) << 4))
-                                                      - 32)
+                            v = np.int32(b[i, ql + j])
+                            t = np.int32(b[i, qh + j])
+                            out[i, o_lo + j] = dl * np.float32(((v & 15) | (((t >> lo_shift) & 3)
+                                                                             << 4)) - 32)
+                            out[i, o_hi + j] = dh * np.float32(((v >> 4) | (((t >> hi_shift) & 3)
+                                                                             << 4)) - 32)
 
 
 @exact(parallel=True)
@@ -411,18 +366,15 @@ def _iq4_xs(b, values, out):  # type: ignore[no-untyped-def]
         for i in range(c * CHUNK, min(n, c * CHUNK + CHUNK)):
             d = _half(b[i, 0], b[i, 1])
             sh = np.int32(b[i, 2]) | (np.int32(b[i, 3]) << 8)
-            o = out[i]
             for k in range(8):
                 low = (np.int32(b[i, 4 + (k >> 1)]) >> (4 * (k & 1))) & 15
                 high = (sh >> (2 * k)) & 3
                 dl = d * np.float32((low | (high << 4)) - 32)
-                q = b[i, 8 + k * 16:]
-                o0 = o[k * 32:]
-                o1 = o[k * 32 + 16:]
+                q = 8 + k * 16
                 for j in range(sixteen):
-                    o0[j] = dl * values[np.int32(q[j]) & 15]
+                    out[i, k * 32 + j] = dl * values[np.int32(b[i, q + j]) & 15]
                 for j in range(sixteen):
-                    o1[j] = dl * values[np.int32(q[j]) >> 4]
+                    out[i, k * 32 + 16 + j] = dl * values[np.int32(b[i, q + j]) >> 4]
 
 
 # --- public wrappers ---------------------------------------------------------------------------

@@ -8,12 +8,15 @@ kernels (:mod:`qformat.kernels.bitpack`); this module adds what bitpack does not
   conversion alone would cost more than the GEMV);
 * the CSR outlier passes: added to a decoded matrix, or multiplied with ``x``.
 
-:func:`linear` (``x @ W.T``) is two parallel launches: one kernel decodes the statistics *and*
-takes the outliers' dot products for the same rows, then the bitpack GEMV runs on the base;
-the two partial results are added. :func:`dequantize` is the statistics, the bitpack decode,
-and the outlier additions. Nothing of size rows x k is materialised by :func:`linear`. Few
-launches matter: on a busy machine every parallel region waits for both threads to be
-scheduled.
+:func:`linear` (``x @ W.T``) for one x with groups of a multiple of 8 columns is one parallel
+launch (:func:`_linear_one`): the statistic codes and second-order values are transposed once
+per call on the calling thread (small), then per block of 8 rows the statistics are decoded
+into per-thread scratch and each row runs bitpack's chunk GEMV with them, plus its outliers;
+nothing of size rows x G or rows x k is materialised. Other cases (batches, other group sizes)
+take two launches: one kernel decodes the statistics to ``[rows, G]`` *and* takes the
+outliers' dot products, then the bitpack kernel runs on the base with them. :func:`dequantize`
+is the statistics, the bitpack decode, and the outlier additions. Few launches matter: on a
+busy machine every parallel region waits for both threads to be scheduled.
 
 Every kernel is parallel over output rows (no two threads write one element), so results do
 not depend on the thread count. Side arrays arrive in typed slots (uint16 bits for F16/BF16,
@@ -25,12 +28,27 @@ before any of this runs.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..errors import ArgumentError
 from . import bitpack
-from ._jit import exact, prange
+from ._jit import exact, fast, prange
 from ._sparse_common import SparseArrays, check_arrays, check_content
+from .bitpack import (
+    _CHUNK,
+    _FIELD_BYTE,
+    _FIELD_CODE,
+    _FIELD_COUNT,
+    _FIELD_FIRST,
+    _FIELD_MASK,
+    _FIELD_MULT,
+    _bf16_f32,
+    _chunk_dot,
+    _expand_scales,
+    _half_f32,
+    _tail_dot,
+)
 
 __all__ = [
     "add_outliers",
@@ -187,6 +205,193 @@ def _f16_bits_to_f32_bits(src, dst):  # pragma: no cover - compiled
         else:
             dst[i] = sign | ((e + np.uint32(112)) << np.uint32(23)) | (m << np.uint32(13))
 
+
+
+# -- batch 1: one fused kernel ---------------------------------------------------------------------
+#: second-order values per work item of the transposing pass (64 bytes of F16: one cache line)
+_H_BLOCK = 32
+
+
+@fast
+def _transpose_codes(sc, zc, tc):  # pragma: no cover - compiled
+    """tc[0|1, b, g] = byte b of group g's scale|zero statistic codes (any shape).
+
+    The transposing passes run on the calling thread: they are short (~G * rows / 4 bytes),
+    and every extra parallel launch waits for all threads to be scheduled on a busy machine.
+    """
+    ng, n_bytes = sc.shape
+    for b0 in range(0, n_bytes, 64):
+        for g in range(ng):
+            for b in range(b0, min(b0 + 64, n_bytes)):
+                tc[0, b, g] = sc[g, b]
+                tc[1, b, g] = zc[g, b]
+
+
+@fast(inline="always")
+def _transpose_8x8(a0, a1, a2, a3, a4, a5, a6, a7):  # pragma: no cover - compiled
+    """Transpose the 8x8 byte matrix held in eight little-endian uint64 rows (three rounds of
+    swapping 1-, 2- and 4-byte blocks): byte i of output j is byte j of input i."""
+    u = np.uint64
+    m1 = u(0x00FF00FF00FF00FF)
+    m2 = u(0x0000FFFF0000FFFF)
+    m4 = u(0x00000000FFFFFFFF)
+    t = ((a0 >> u(8)) ^ a1) & m1
+    a1 ^= t
+    a0 ^= t << u(8)
+    t = ((a2 >> u(8)) ^ a3) & m1
+    a3 ^= t
+    a2 ^= t << u(8)
+    t = ((a4 >> u(8)) ^ a5) & m1
+    a5 ^= t
+    a4 ^= t << u(8)
+    t = ((a6 >> u(8)) ^ a7) & m1
+    a7 ^= t
+    a6 ^= t << u(8)
+    t = ((a0 >> u(16)) ^ a2) & m2
+    a2 ^= t
+    a0 ^= t << u(16)
+    t = ((a1 >> u(16)) ^ a3) & m2
+    a3 ^= t
+    a1 ^= t << u(16)
+    t = ((a4 >> u(16)) ^ a6) & m2
+    a6 ^= t
+    a4 ^= t << u(16)
+    t = ((a5 >> u(16)) ^ a7) & m2
+    a7 ^= t
+    a5 ^= t << u(16)
+    t = ((a0 >> u(32)) ^ a4) & m4
+    a4 ^= t
+    a0 ^= t << u(32)
+    t = ((a1 >> u(32)) ^ a5) & m4
+    a5 ^= t
+    a1 ^= t << u(32)
+    t = ((a2 >> u(32)) ^ a6) & m4
+    a6 ^= t
+    a2 ^= t << u(32)
+    t = ((a3 >> u(32)) ^ a7) & m4
+    a7 ^= t
+    a3 ^= t << u(32)
+    return a0, a1, a2, a3, a4, a5, a6, a7
+
+
+@fast(inline="always")
+def _transpose_words(src, dst, s, w, g):  # pragma: no cover - compiled
+    o = _transpose_8x8(src[g, w], src[g + 1, w], src[g + 2, w], src[g + 3, w],
+                       src[g + 4, w], src[g + 5, w], src[g + 6, w], src[g + 7, w])
+    g8 = g // 8
+    b = 8 * w
+    dst[s, b, g8] = o[0]
+    dst[s, b + 1, g8] = o[1]
+    dst[s, b + 2, g8] = o[2]
+    dst[s, b + 3, g8] = o[3]
+    dst[s, b + 4, g8] = o[4]
+    dst[s, b + 5, g8] = o[5]
+    dst[s, b + 6, g8] = o[6]
+    dst[s, b + 7, g8] = o[7]
+
+
+@fast
+def _transpose_codes8(sc64, zc64, tc64):  # pragma: no cover - compiled
+    """:func:`_transpose_codes` when groups and bytes come in eights: 8x8 blocks as words."""
+    ng, nw = sc64.shape
+    for w in range(nw):
+        for g in range(0, ng, 8):
+            _transpose_words(sc64, tc64, 0, w, g)
+            _transpose_words(zc64, tc64, 1, w, g)
+
+
+@fast(inline="always")
+def _second_order(a16, a32, kind, so, p, h0, h1, ng):  # pragma: no cover - compiled
+    """so[p, h, g] = second-order value [g, h] as float32 for h0 <= h < h1, every group."""
+    if kind == 0:
+        for g in range(ng):
+            for h in range(h0, h1):
+                so[p, h, g] = a32[g, h]
+    elif kind == 1:
+        for g in range(ng):
+            for h in range(h0, h1):
+                so[p, h, g] = _half_f32(a16[g, h])
+    else:
+        for g in range(ng):
+            for h in range(h0, h1):
+                so[p, h, g] = _bf16_f32(a16[g, h])
+
+
+@fast
+def _transpose_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind,
+                            so):  # pragma: no cover - compiled
+    """so[0..3, h, g] = the four second-order values [g, h] as float32, transposed so that a
+    row's values of every group are contiguous."""
+    n_h, ng = so.shape[1], so.shape[2]
+    for h0 in range(0, n_h, _H_BLOCK):
+        h1 = min(h0 + _H_BLOCK, n_h)
+        _second_order(ss16, ss32, kind, so, 0, h0, h1, ng)
+        _second_order(sz16, sz32, kind, so, 1, h0, h1, ng)
+        _second_order(zs16, zs32, kind, so, 2, h0, h1, ng)
+        _second_order(zz16, zz32, kind, so, 3, h0, h1, ng)
+
+
+@fast(inline="always")
+def _outlier_dot(row_ptr, col_idx, v16, v32, vkind, x, r):  # pragma: no cover - compiled
+    """Row r's outliers dotted with x (original column order)."""
+    o = np.float32(0)
+    if vkind == 0:
+        for j in range(row_ptr[r], row_ptr[r + 1]):
+            o += v32[j] * x[col_idx[j]]
+    elif vkind == 1:
+        for j in range(row_ptr[r], row_ptr[r + 1]):
+            o += _half_f32(v16[j]) * x[col_idx[j]]
+    else:
+        for j in range(row_ptr[r], row_ptr[r + 1]):
+            o += _bf16_f32(v16[j]) * x[col_idx[j]]
+    return o
+
+
+@fast(parallel=True)
+def _linear_one(codes, bits, xp, xs, x0, xsum, k, gsz, ng, tc, so, stat_bits, stat_group,
+                row_ptr, col_idx, v16, v32, vkind, acc, st, sw,
+                out):  # pragma: no cover - compiled
+    """x @ W.T for one x: per block of 8 rows (one chunk of statistic codes), decode the rows'
+    statistics (vectorized over groups, from the transposed ``tc``/``so``) into per-thread
+    scratch, then give each row bitpack's chunk GEMV with those scales and float zero points,
+    plus its outliers. Nothing of size rows x G is materialised.
+
+    The codes of 8 rows are rebuilt from bitpack's chunk fields into ``acc`` [code, group];
+    a row's values are ``s2 * (code - z2)`` with its second-order pair (QF-SPARSE-021).
+    """
+    rows = codes.shape[0]
+    nw = k // _CHUNK
+    cpg = gsz // _CHUNK
+    nf = _FIELD_COUNT[stat_bits]
+    for blk in prange((rows + _CHUNK - 1) // _CHUNK):
+        t = numba.get_thread_id()
+        base = blk * stat_bits
+        for f in range(nf):  # a code's first field sets acc, a second one adds to it
+            b = base + _FIELD_BYTE[stat_bits, f]
+            m = _FIELD_MASK[stat_bits, f]
+            c = _FIELD_CODE[stat_bits, f]
+            mult = _FIELD_MULT[stat_bits, f]
+            if _FIELD_FIRST[stat_bits, f]:
+                for g in range(ng):
+                    acc[t, 0, c, g] = np.float32(tc[0, b, g] & m) * mult
+                    acc[t, 1, c, g] = np.float32(tc[1, b, g] & m) * mult
+            else:
+                for g in range(ng):
+                    acc[t, 0, c, g] += np.float32(tc[0, b, g] & m) * mult
+                    acc[t, 1, c, g] += np.float32(tc[1, b, g] & m) * mult
+        for c in range(min(_CHUNK, rows - _CHUNK * blk)):
+            r = _CHUNK * blk + c
+            h = r // stat_group
+            a = np.float32(0)
+            for g in range(ng):
+                s = so[0, h, g] * (acc[t, 0, c, g] - so[1, h, g])
+                st[t, g] = s
+                a += s * (so[2, h, g] * (acc[t, 1, c, g] - so[3, h, g])) * xsum[g]
+            _expand_scales(st, t, sw, t, ng, cpg, nw)
+            y = _chunk_dot(codes, r, bits, xp, sw, t, nw) - a
+            if nw * _CHUNK < k:
+                y += st[t, ng - 1] * _tail_dot(codes, r, bits, xs, nw * _CHUNK, k)
+            out[r] = y + _outlier_dot(row_ptr, col_idx, v16, v32, vkind, x0, r)
 
 # -- argument plumbing --------------------------------------------------------------------------
 _NO16_2 = np.zeros((0, 0), dtype=np.uint16)
@@ -362,7 +567,46 @@ def linear(x: np.ndarray, a: SparseArrays, *, validate: bool = True) -> np.ndarr
     if validate:
         check_content(a)
     x = np.ascontiguousarray(x)
+    if x.shape[0] == 1 and a.group_size % _CHUNK == 0 and a.codes.shape[0] and a.k:
+        return _linear_fused(x, a).reshape(1, -1)
     scales, zeros, y = _statistics_and_outliers(a, x)
     base = bitpack.linear(x, a.codes, scales, **_base_args(a, zeros))
     y += base
     return y
+
+
+def _linear_fused(x: np.ndarray, a: SparseArrays) -> np.ndarray:
+    """Batch 1, groups on 8-code chunks: statistics transposed once, then :func:`_linear_one`."""
+    geo = a.geometry
+    rows, k, bits, ng = geo.rows, geo.k, geo.bits, geo.groups
+    xs = _ro(np.ascontiguousarray(x[0, a.perm] if a.perm is not None else x[0]))
+    x0 = _ro(x[0])
+    gsz = a.group_size
+    nw, cpg = k // _CHUNK, gsz // _CHUNK
+    threads = numba.config.NUMBA_NUM_THREADS  # thread ids index the scratch
+    n_bytes = a.scale_codes.shape[1]
+    # transposed statistic codes, zero past the end so a short last chunk of rows reads zeros
+    tc = np.empty((2, n_bytes + a.stat_bits, ng), dtype=np.uint8)
+    tc[:, n_bytes:] = 0
+    so = np.empty((4, a.scale_scales.shape[1], ng), dtype=np.float32)
+    acc = np.empty((threads, 2, _CHUNK, ng), dtype=np.float32)
+    st = np.empty((threads, ng), dtype=np.float32)
+    sw = np.empty((threads, max(nw, ng * cpg if cpg <= 8 else 0)), dtype=np.float32)
+    sd = a.stat_dtype
+    v16, v32 = _slots(a.values, a.value_dtype)
+    out = np.empty(rows, dtype=np.float32)
+    with bitpack._threads_for(rows * k):
+        if ng % 8 == 0 and n_bytes % 8 == 0:
+            _transpose_codes8(_ro(a.scale_codes.view(np.uint64)),
+                              _ro(a.zero_codes.view(np.uint64)), tc.view(np.uint64))
+        else:
+            _transpose_codes(_ro(a.scale_codes), _ro(a.zero_codes), tc)
+        _transpose_second_order(*_slots(a.scale_scales, sd), *_slots(a.scale_zeros, sd),
+                                *_slots(a.zero_scales, sd), *_slots(a.zero_zeros, sd), _KIND[sd],
+                                so)
+        xp = bitpack._chunk_planes(xs, k, bits, bitpack._N_FIELDS[bits])
+        xsum = bitpack._group_sums(xs, k, gsz, ng)
+        _linear_one(_ro(a.codes), bits, xp, xs, x0, xsum, k, gsz, ng, _ro(tc), _ro(so),
+                    a.stat_bits, a.stat_group, _ro(a.row_ptr.astype(np.int64)),
+                    _columns(a.col_idx), v16, v32, _KIND[a.value_dtype], acc, st, sw, out)
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import mmap
 import os
 
+import numba
 import numpy as np
 import pytest
 
@@ -191,7 +192,13 @@ def test_compiled_once_per_kernel(parts):
         kern.dequantize(**kw)
         kern.linear(np.ones((1, 64), np.float32), **kw)
         kern.linear(np.ones((2, 64), np.float32), **kw)
-    for body in (kern._dequantize, kern._gemm, kern._gemv_b4):
+    for bits, g, zero, sdt, zdt in [(4, 64, "int", "BF16", "U8"), (3, 16, "float", "F32", "F16"),
+                                    (2, 128, "bias", "F16", "F32")]:
+        kw = parts(bits, 3, 256, g, zero=zero, scale_dtype=sdt, zero_dtype=zdt)["kwargs"]
+        kern.linear(np.ones((1, 256), np.float32), **kw)
+    if numba.config.DISABLE_JIT:  # plain-Python bodies: nothing is compiled
+        return
+    for body in (kern._dequantize, kern._gemm, kern._gemv_bytes, kern._gemv_chunks):
         assert len(body.signatures) == 1, body
 
 

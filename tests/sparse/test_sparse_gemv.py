@@ -1,0 +1,79 @@
+"""The fused batch-1 sparse GEMV (statistics transposed per call, decoded per 8-row block):
+its paths against the reference, and the same bits whatever the thread count."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+import qformat
+from qformat.kernels import bitpack
+from qformat.kernels import sparse as kernels
+from qformat.kernels._ref import sparse as ref
+
+from .conftest import planted
+
+pytestmark = pytest.mark.jit
+
+
+def quantized(rows: int, k: int, **cfg: object) -> qformat.QTensor:
+    w, _ = planted(rows, k, fraction=0.01, seed=rows + k)
+    return qformat.quantize(w, "sparse", **cfg)
+
+
+def close(got: np.ndarray, want: np.ndarray, k: int) -> None:
+    err = float(np.abs(got - want).max()) / max(float(np.abs(want).max()), 1e-30)
+    assert err <= 1e-5 * np.sqrt(k), err
+
+
+@pytest.mark.parametrize(("rows", "k", "cfg"), [
+    # groups and statistic bytes in eights: the 8x8 word transposition
+    (64, 640, {"bits": 3, "group_size": 16}),
+    # groups not in eights, a short last 8-row chunk, a row tail after the last chunk
+    (37, 300, {"bits": 4, "group_size": 24, "stat_bits": 5, "stat_group": 3}),
+    # second-order groups straddling the 8-row chunks, BF16 statistics, F32 outliers
+    (29, 128, {"bits": 2, "group_size": 64, "stat_bits": 7, "stat_group": 11,
+               "stat_dtype": "BF16", "value_dtype": "F32"}),
+    # one statistics group for all rows, F32 statistics, BF16 outliers, permuted columns
+    (24, 96, {"bits": 3, "group_size": 32, "stat_bits": 1, "stat_group": 24,
+              "stat_dtype": "F32", "value_dtype": "BF16", "perm": "random"}),
+])
+def test_fused_gemv_matches_the_reference(rows, k, cfg):
+    cfg = dict(cfg)
+    if cfg.get("perm") == "random":
+        cfg["perm"] = np.random.default_rng(k).permutation(k)
+    qt = quantized(rows, k, **cfg)
+    a = qt.layout.arrays(qt)
+    assert a.group_size % 8 == 0  # the fused path
+    x = np.random.default_rng(rows).standard_normal((1, k)).astype(np.float32)
+    close(kernels.linear(x, a), ref.linear(x, a), k)
+
+
+def test_groups_not_on_chunks_take_the_two_launch_path(monkeypatch):
+    qt = quantized(20, 60, bits=3, group_size=12)
+    a = qt.layout.arrays(qt)
+    called = []
+    monkeypatch.setattr(kernels, "_linear_fused", lambda *args: called.append(1))
+    x = np.random.default_rng(0).standard_normal((1, 60)).astype(np.float32)
+    close(kernels.linear(x, a), ref.linear(x, a), 60)
+    assert not called
+
+
+def test_thread_count_does_not_change_the_result():
+    """Per-thread scratch rows: 1 and 2 threads give the same bits (a problem above the
+    single-thread threshold, so the parallel region really runs on both)."""
+    qt = quantized(512, 640, bits=3, group_size=16, outlier_fraction=0.01)
+    a = qt.layout.arrays(qt)
+    assert bitpack.PARALLEL_MIN_VALUES <= 512 * 640
+    x = np.random.default_rng(3).standard_normal((1, 640)).astype(np.float32)
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = kernels.linear(x, a)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = kernels.linear(x, a)
+    finally:
+        numba.set_num_threads(previous)
+    assert np.array_equal(one.view(np.uint32), two.view(np.uint32))
+    close(one, ref.linear(x, a), 640)
