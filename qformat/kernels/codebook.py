@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 from ._jit import exact, fast, prange
+from ._simd import HALF_LOADS_NATIVE, v8_add, v8_fma, v8_hsum, v8_load, v8_zero
 
 __all__ = [
     "assign_nearest",
@@ -217,10 +218,14 @@ def _decode(words, books, scales, product, in_groups, out):
                         dst[t] = dst[t] * s
 
 
-def _check_layout_args(codes, books, scales, bits, in_groups):
+def _check_layout_args(codes, books, scales, bits, in_groups, half_books=False):
+    """Validate the layout arrays; ``half_books`` also accepts codebooks as uint16 half bits."""
     bits = _check_bits(bits)
     codes = _require(codes, "codes", np.dtype(np.uint8), 2)
-    books = _require(books, "codebooks", np.dtype(np.float32), 4)
+    if half_books and isinstance(books, np.ndarray) and books.dtype == np.uint16:
+        books = _require(books, "codebooks", np.dtype(np.uint16), 4)
+    else:
+        books = _require(books, "codebooks", np.dtype(np.float32), 4)
     scales = _require(scales, "scales", np.dtype(np.float32), 1)
     m, size, og, _ = books.shape
     if size != 1 << bits:
@@ -487,12 +492,193 @@ def _direct_b1_rows4(x, words, entries, product, in_groups, scales, out):
         out[0, o + 3] = a3 * scales[o + 3]
 
 
+# -- linear: entries of 8 lanes, decoded in registers (AQLM 2x8 g8, 1x16 g8, 8x8 g8) ---------------
+# Each code word (uint64) holds 64/bits codes; with M = len(books) dividing that, a word covers
+# whole groups, so code k of word w belongs to group w*(per_word/M) + k//M and codebook k % M.
+# The kernels are written out code by code: k, M and bits are constants once inlined, so every
+# tuple index, division and branch below folds away (a generic loop ran 2.4x more instructions).
+
+
+@fast(inline="always")
+def _entry(books, word, k, bits):
+    """Entry (8 lanes) of code ``k`` of a little-endian uint64 word of ``bits``-bit codes, from
+    codebook ``k % M``. The element offset ``code * 8`` takes one shift and one mask."""
+    mask = np.uint64(((1 << bits) - 1) << 3)
+    shift = bits * k - 3
+    if shift < 0:
+        offset = np.intp((word << np.uint64(-shift)) & mask)
+    else:
+        offset = np.intp((word >> np.uint64(shift)) & mask)
+    return v8_load(books[k % len(books)], offset)
+
+
+@fast(inline="always")
+def _code_fma(books, word, k, bits, x, group0, acc):
+    """``acc + x[group of code k] * entry(code k)``: one fused multiply-add per code (for M > 1
+    the codes of a group share the input load)."""
+    xv = v8_load(x, (group0 + k // len(books)) * 8)
+    return v8_fma(xv, _entry(books, word, k, bits), acc)
+
+
+@fast(parallel=True)
+def _dot8_b1(words, books, x, scales, out):
+    """Batch 1, 8-bit codes (AQLM 2x8 / 8x8 with groups of 8): ``out[o] = scales[o] * sum over
+    codes of x[group] . entry`` with the entries loaded as vectors (a 256-entry float32 codebook
+    is 8 KiB: it stays in L1), eight codes per uint64 word, four accumulators.
+
+    ``words`` is the codes viewed as uint64 ``[rows, codes/8]``; ``books`` a tuple of ``M``
+    float32 (or half-bit uint16) arrays ``[256 * 8]`` with ``M`` dividing 8."""
+    per_word = 8 // len(books)
+    for o in prange(words.shape[0]):
+        row = words[o]
+        a0 = v8_zero()
+        a1 = v8_zero()
+        a2 = v8_zero()
+        a3 = v8_zero()
+        for w in range(row.shape[0]):
+            v = row[w]
+            g = w * per_word
+            a0 = _code_fma(books, v, 0, 8, x, g, a0)
+            a1 = _code_fma(books, v, 1, 8, x, g, a1)
+            a2 = _code_fma(books, v, 2, 8, x, g, a2)
+            a3 = _code_fma(books, v, 3, 8, x, g, a3)
+            a0 = _code_fma(books, v, 4, 8, x, g, a0)
+            a1 = _code_fma(books, v, 5, 8, x, g, a1)
+            a2 = _code_fma(books, v, 6, 8, x, g, a2)
+            a3 = _code_fma(books, v, 7, 8, x, g, a3)
+        out[o] = v8_hsum(v8_add(v8_add(a0, a1), v8_add(a2, a3))) * scales[o]
+
+
+@fast(parallel=True)
+def _dot16_b1(words, books, x, scales, out):
+    """Batch 1, 16-bit codes (AQLM 1x16 with groups of 8): as :func:`_dot8_b1` with four codes
+    per word. The 65536-entry codebook does not fit in L2; passing it as half bits (when the CPU
+    converts them natively) halves its footprint and the misses."""
+    per_word = 4 // len(books)
+    for o in prange(words.shape[0]):
+        row = words[o]
+        a0 = v8_zero()
+        a1 = v8_zero()
+        a2 = v8_zero()
+        a3 = v8_zero()
+        for w in range(row.shape[0]):
+            v = row[w]
+            g = w * per_word
+            a0 = _code_fma(books, v, 0, 16, x, g, a0)
+            a1 = _code_fma(books, v, 1, 16, x, g, a1)
+            a2 = _code_fma(books, v, 2, 16, x, g, a2)
+            a3 = _code_fma(books, v, 3, 16, x, g, a3)
+        out[o] = v8_hsum(v8_add(v8_add(a0, a1), v8_add(a2, a3))) * scales[o]
+
+
+@fast(inline="always")
+def _fma4(xs, at, e, acc):
+    """The four accumulators ``acc[i] + xs[i][at:at+8] * e``."""
+    return (v8_fma(v8_load(xs[0], at), e, acc[0]), v8_fma(v8_load(xs[1], at), e, acc[1]),
+            v8_fma(v8_load(xs[2], at), e, acc[2]), v8_fma(v8_load(xs[3], at), e, acc[3]))
+
+
+@fast(inline="always")
+def _word_b4(books, v, bits, xs, group0, even, odd):
+    """Add one code word's groups to four input vectors' accumulators: each group's weights are
+    summed once (M entries) and used by the four vectors; even and odd groups go to separate
+    accumulators (FMA latency)."""
+    m = len(books)
+    if 64 // bits == m:  # one group per word
+        e = _entry(books, v, 0, bits)
+        for k in range(1, m):
+            e = v8_add(e, _entry(books, v, k, bits))
+        return _fma4(xs, group0 * 8, e, even), odd
+    for g in range(64 // bits // m):  # constant trip count: unrolled
+        e = _entry(books, v, g * m, bits)
+        for c in range(1, m):
+            e = v8_add(e, _entry(books, v, g * m + c, bits))
+        if g & 1:
+            odd = _fma4(xs, (group0 + g) * 8, e, odd)
+        else:
+            even = _fma4(xs, (group0 + g) * 8, e, even)
+    return even, odd
+
+
+@fast(inline="always")
+def _dot_b4_rows(words, books, x, scales, out, bits):
+    """Batches in blocks of four input vectors (``x`` rows padded to a multiple of 4)."""
+    per_word = 64 // bits // len(books)
+    for o in prange(words.shape[0]):
+        row = words[o]
+        s = scales[o]
+        for b in range(0, x.shape[0], 4):
+            xs = (x[b], x[b + 1], x[b + 2], x[b + 3])
+            even = (v8_zero(), v8_zero(), v8_zero(), v8_zero())
+            odd = (v8_zero(), v8_zero(), v8_zero(), v8_zero())
+            for w in range(row.shape[0]):
+                even, odd = _word_b4(books, row[w], bits, xs, w * per_word, even, odd)
+            out[b, o] = v8_hsum(v8_add(even[0], odd[0])) * s
+            out[b + 1, o] = v8_hsum(v8_add(even[1], odd[1])) * s
+            out[b + 2, o] = v8_hsum(v8_add(even[2], odd[2])) * s
+            out[b + 3, o] = v8_hsum(v8_add(even[3], odd[3])) * s
+
+
+@fast(parallel=True)
+def _dot8_b4(words, books, x, scales, out):
+    """8-bit codes, ``x [4k, in]`` (see :func:`_dot_b4_rows`)."""
+    _dot_b4_rows(words, books, x, scales, out, 8)
+
+
+@fast(parallel=True)
+def _dot16_b4(words, books, x, scales, out):
+    """16-bit codes, ``x [4k, in]`` (see :func:`_dot_b4_rows`)."""
+    _dot_b4_rows(words, books, x, scales, out, 16)
+
+
 #: Rows per thread block and uint64 code words (8 codes) per chunk of the batch-1 8-bit kernel.
 #: A chunk's tables take 8 KiB per word. Interleaved A/B runs on the reference machine found
 #: whole rows (no chunking) fastest for 4096x4096 2x8 (3.4 vs 5.4 ms for chunks of 8 words);
 #: chunking stays available for CPUs with smaller caches.
 GATHER_ROWS_PER_BLOCK = 256
 GATHER_WORDS_PER_CHUNK = 1 << 30
+
+
+#: Batches from this size on decode the weight once and multiply with BLAS (``np.matmul``):
+#: the per-vector kernels then cost more than writing the dense weight (measured crossover on
+#: 4096x4096, see docs/codebook.md).
+DECODE_MATMUL_MIN_BATCH = 32
+
+
+def _lanes8_words(codes: np.ndarray, bits: int, m: int, og: int, sub: int, product: bool,
+                  jm_count: int) -> np.ndarray | None:
+    """The codes as uint64 words when the 8-lane kernels apply (additive, entries of 8 lanes,
+    out groups of 1, 8- or 16-bit codes, whole groups per word and whole words per row)."""
+    if product or og != 1 or sub != 8 or bits not in (8, 16):
+        return None
+    per_word = 64 // bits
+    if per_word % m or (jm_count * bits) % 64:
+        return None
+    if codes.ctypes.data % 8:  # an unaligned memory map: copy once rather than compile twice
+        codes = _readonly(codes.copy())
+    return codes.view(np.uint64)
+
+
+def _linear_lanes8(x: np.ndarray, words: np.ndarray, books: np.ndarray, scales: np.ndarray,
+                   bits: int, out: np.ndarray) -> None:
+    """Batch 1 and small batches through :func:`_dot8_b1` / :func:`_dot16_b1` and their
+    four-vector forms."""
+    m = books.shape[0]
+    entries = tuple(books[c].reshape(-1) for c in range(m))
+    n = x.shape[0]
+    if n == 1:
+        (_dot8_b1 if bits == 8 else _dot16_b1)(words, entries, x[0], scales, out[0])
+        return
+    padded = -(-n // 4) * 4
+    xs = np.zeros((padded, x.shape[1]), dtype=np.float32)
+    xs[:n] = x
+    res = np.empty((padded, out.shape[1]), dtype=np.float32)
+    (_dot8_b4 if bits == 8 else _dot16_b4)(words, entries, _readonly(xs), scales, res)
+    out[...] = res[:n]
+
+
+def _books_f32(books: np.ndarray) -> np.ndarray:
+    return books if books.dtype == np.float32 else _readonly(f16_to_f32(books))
 
 
 def linear_codebook(
@@ -506,9 +692,14 @@ def linear_codebook(
 ) -> np.ndarray:
     """``x @ W.T`` for float32 ``x [n, in]``: float32 ``[n, out]`` (reassociated sums).
 
-    Bit-identical for any thread count: every output element is computed by one thread.
+    ``codebooks`` is float32, or uint16 holding IEEE half bit patterns (F16 storage, read as is
+    by the 8-lane kernels where the CPU converts halves natively, otherwise converted once).
+    For a given batch size the result is bit-identical for any numba thread count: every output
+    element is computed by one thread in a fixed order. From :data:`DECODE_MATMUL_MIN_BATCH`
+    vectors on, the weight is decoded and multiplied by BLAS.
     """
-    codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups)
+    codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups,
+                                              half_books=True)
     x = _require(x, "x", np.dtype(np.float32), 2)
     m, size, og, sub = books.shape
     ig = sub * m if product else sub
@@ -523,6 +714,17 @@ def linear_codebook(
     if n == 0 or rows == 0:
         out[...] = 0
         return out
+    if n >= DECODE_MATMUL_MIN_BATCH:
+        weight = decode_codebook(codes, _books_f32(books), scales, bits, product, in_groups)
+        np.matmul(x, weight.T, out=out)
+        return out
+    words64 = _lanes8_words(codes, bits, m, og, sub, bool(product), jm_count)
+    if words64 is not None:
+        if books.dtype == np.uint16 and not HALF_LOADS_NATIVE:
+            books = _books_f32(books)
+        _linear_lanes8(x, words64, books, scales, bits, out)
+        return out
+    books = _books_f32(books)
     fast8 = bits == 8 and og == 1 and jm_count % 8 == 0
     per_call = 1 if fast8 else n  # the 8-bit path runs one input vector at a time
     lut_bytes = jm_count * og * size * per_call * 4
