@@ -24,7 +24,8 @@ import platform
 import numpy as np
 from numba import config, types
 
-__all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_zero"]
+__all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_splat", "v8_store",
+           "v8_zero"]
 
 
 def _half_loads_native() -> bool:
@@ -60,6 +61,12 @@ if config.DISABLE_JIT:  # plain-Python semantics for NUMBA_DISABLE_JIT=1 runs
         if lanes.dtype == np.uint16:
             return lanes.view(np.float16).astype(np.float32)
         return lanes.astype(np.float32)
+
+    def v8_splat(value: float) -> np.ndarray:
+        return np.full(8, value, dtype=np.float32)
+
+    def v8_store(arr: np.ndarray, index: int, v: np.ndarray) -> None:
+        arr[index:index + 8] = v
 
     def v8_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (a + b).astype(np.float32)
@@ -122,6 +129,35 @@ else:
             return builder.load(builder.bitcast(ptr, _VEC.as_pointer()), align=4)
 
         return f32x8(arr, index), codegen
+
+    @intrinsic
+    def v8_splat(typingctx, value):  # type: ignore[no-untyped-def]
+        """Eight copies of a float32 scalar."""
+        if value != types.float32:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            one = builder.insert_element(ir.Constant(_VEC, None), args[0], ir.Constant(_I32, 0))
+            return builder.shuffle_vector(one, one, ir.Constant(ir.VectorType(_I32, 8), [0] * 8))
+
+        return f32x8(value), codegen
+
+    @intrinsic
+    def v8_store(typingctx, arr, index, v):  # type: ignore[no-untyped-def]
+        """``arr[index:index+8] = v`` for a C-contiguous 1-D float32 array (unchecked)."""
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"
+                and arr.dtype == types.float32 and arr.mutable
+                and isinstance(index, types.Integer) and v == f32x8):
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i = context.cast(builder, args[1], signature.args[1], types.intp)
+            ptr = builder.gep(array.data, [i])
+            builder.store(args[2], builder.bitcast(ptr, _VEC.as_pointer()), align=4)
+            return context.get_dummy_value()
+
+        return types.none(arr, index, v), codegen
 
     @intrinsic
     def v8_add(typingctx, a, b):  # type: ignore[no-untyped-def]

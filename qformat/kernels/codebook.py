@@ -17,10 +17,20 @@ trust :meth:`CodebookLayout.check_parts` for the content (finite values, pad bit
 from __future__ import annotations
 
 import numpy as np
+from numba import get_num_threads
 
 from ..errors import ArgumentError
 from ._jit import exact, fast, prange
-from ._simd import HALF_LOADS_NATIVE, v8_add, v8_fma, v8_hsum, v8_load, v8_zero
+from ._simd import (
+    HALF_LOADS_NATIVE,
+    v8_add,
+    v8_fma,
+    v8_hsum,
+    v8_load,
+    v8_splat,
+    v8_store,
+    v8_zero,
+)
 
 __all__ = [
     "assign_nearest",
@@ -303,55 +313,142 @@ def _build_lut(x, books_t, product, in_groups, scratch, lut):
                             dst[k, b] = tmp[b, k]
 
 
-@exact
-def _sum_lut8(words, tables):
-    """Sum of one table value per code for 8 codes per uint64 word; tables are 256 floats per
-    code position, consecutive. Four accumulators hide the add latency."""
+@fast(parallel=True)
+def _build_lut_b1(x, books_t, product, in_groups, lut):
+    """Batch 1, ``K % 32 == 0``: ``lut[j*M + c, r, k] = x[columns of (j, c)] . books[c, k, r]``.
+
+    Tasks run codebook-major over pairs of input groups, so consecutive tasks read the same
+    transposed codebook (``books_t`` is ``[M, og, sub, K]``, entries contiguous) from L1, and
+    every vector of entries loaded is used for two groups. Blocks of 32 entries are held in
+    eight vector accumulators (four per group) while the input columns are broadcast one by
+    one: one vector FMA per 8 multiply-adds and each table stored once (the generic builder
+    keeps its accumulators in memory: about 5x slower for 8x8 with groups of 32)."""
+    m, og, sub, size = books_t.shape
+    ig = sub * m if product else sub
+    flat = books_t.reshape(-1)
+    pairs = (in_groups + 1) // 2
+    for q in prange(m * pairs):
+        c = q // pairs
+        j0 = 2 * (q - c * pairs)
+        j1 = min(j0 + 1, in_groups - 1)  # an odd last group is computed twice (same values)
+        lo0 = j0 * ig + (c * sub if product else 0)
+        lo1 = j1 * ig + (c * sub if product else 0)
+        for r in range(og):
+            d0 = lut[j0 * m + c, r]
+            d1 = lut[j1 * m + c, r]
+            for kb in range(0, size, 32):
+                a0 = v8_zero()
+                a1 = v8_zero()
+                a2 = v8_zero()
+                a3 = v8_zero()
+                b0 = v8_zero()
+                b1 = v8_zero()
+                b2 = v8_zero()
+                b3 = v8_zero()
+                at = ((c * og + r) * sub) * size + kb  # books_t[c, r, 0, kb]
+                for t in range(sub):
+                    p = at + t * size
+                    e0 = v8_load(flat, p)
+                    e1 = v8_load(flat, p + 8)
+                    e2 = v8_load(flat, p + 16)
+                    e3 = v8_load(flat, p + 24)
+                    xa = v8_splat(x[lo0 + t])
+                    xb = v8_splat(x[lo1 + t])
+                    a0 = v8_fma(xa, e0, a0)
+                    a1 = v8_fma(xa, e1, a1)
+                    a2 = v8_fma(xa, e2, a2)
+                    a3 = v8_fma(xa, e3, a3)
+                    b0 = v8_fma(xb, e0, b0)
+                    b1 = v8_fma(xb, e1, b1)
+                    b2 = v8_fma(xb, e2, b2)
+                    b3 = v8_fma(xb, e3, b3)
+                v8_store(d0, kb, a0)
+                v8_store(d0, kb + 8, a1)
+                v8_store(d0, kb + 16, a2)
+                v8_store(d0, kb + 24, a3)
+                v8_store(d1, kb, b0)
+                v8_store(d1, kb + 8, b1)
+                v8_store(d1, kb + 16, b2)
+                v8_store(d1, kb + 24, b3)
+
+
+@exact(inline="always")
+def _lut8(tables, word):
+    """Sum of the eight table values one uint64 word of 8-bit codes selects (``tables`` holds
+    256 floats per code position, consecutive), as a fixed balanced tree."""
     mask = np.uint64(255)
-    a0 = np.float32(0.0)
-    a1 = np.float32(0.0)
-    a2 = np.float32(0.0)
-    a3 = np.float32(0.0)
-    for w in range(words.shape[0]):
-        v = words[w]
-        base = w * 2048
-        a0 += tables[base + np.intp(v & mask)]
-        a1 += tables[base + 256 + np.intp((v >> np.uint64(8)) & mask)]
-        a2 += tables[base + 512 + np.intp((v >> np.uint64(16)) & mask)]
-        a3 += tables[base + 768 + np.intp((v >> np.uint64(24)) & mask)]
-        a0 += tables[base + 1024 + np.intp((v >> np.uint64(32)) & mask)]
-        a1 += tables[base + 1280 + np.intp((v >> np.uint64(40)) & mask)]
-        a2 += tables[base + 1536 + np.intp((v >> np.uint64(48)) & mask)]
-        a3 += tables[base + 1792 + np.intp(v >> np.uint64(56))]
-    return (a0 + a1) + (a2 + a3)
+    return (((tables[np.intp(word & mask)]
+              + tables[256 + np.intp((word >> np.uint64(8)) & mask)])
+             + (tables[512 + np.intp((word >> np.uint64(16)) & mask)]
+                + tables[768 + np.intp((word >> np.uint64(24)) & mask)]))
+            + ((tables[1024 + np.intp((word >> np.uint64(32)) & mask)]
+                + tables[1280 + np.intp((word >> np.uint64(40)) & mask)])
+               + (tables[1536 + np.intp((word >> np.uint64(48)) & mask)]
+                  + tables[1792 + np.intp(word >> np.uint64(56))])))
 
 
 @exact(parallel=True)
-def _gather_b1_u8(codes64, lut_flat, scales, out, rows_per_block, words_per_chunk):
-    """Batch 1, 8-bit codes, out groups of 1: the hot path (AQLM 2x8, 8x8).
+def _gather_b1_u8(codes64, lut_flat, scales, out, tiles, rows_per_block):
+    """Batch 1, 8-bit codes, out groups of 1 (AQLM 8x8 with groups of 32, and any 8-bit
+    configuration the 8-lane kernels do not take): ``out[o] = scales[o] * sum of one table
+    value per code``.
 
-    Output rows are split into blocks (one thread each); inside a block the code words are
-    walked in chunks so that a chunk's lookup tables stay in cache while every row of the
-    block uses them. Codes are read 8 at a time as one uint64 (plain scalar table loads: on
-    this class of CPU they beat the compiler's emulated vector gathers). Loops run over slices
-    from 0: numba vectorizes and indexes those better than offset ranges inside ``prange``.
-    """
+    Walking whole rows touches the entire table (1 MiB for 4096 inputs x 8 codebooks) for every
+    row, so most lookups miss L2; walking a table slice over many rows instead reads each row's
+    codes at a 1 KiB stride, which the prefetchers do not follow (measured 9x slower than
+    sequential reads). So each thread copies a block of rows' code words into a transposed tile
+    (``tiles[slot]``, word-major, sequential writes), then walks the words two at a time over
+    every row of the block: the two 8 KiB table slices stay in L1. Rows are split between
+    threads and each row is summed in the same order whatever the thread count."""
     rows, words = codes64.shape
-    for blk in prange((rows + rows_per_block - 1) // rows_per_block):
-        r0 = blk * rows_per_block
-        r1 = min(rows, r0 + rows_per_block)
-        block_out = out[r0:r1]
-        block_codes = codes64[r0:r1]
-        for o in range(block_out.shape[0]):
-            block_out[o] = np.float32(0.0)
-        for w0 in range(0, words, words_per_chunk):
-            w1 = min(words, w0 + words_per_chunk)
-            tables = lut_flat[w0 * 2048:w1 * 2048]
-            for o in range(block_out.shape[0]):
-                block_out[o] += _sum_lut8(block_codes[o, w0:w1], tables)
-        block_scales = scales[r0:r1]
-        for o in range(block_out.shape[0]):
-            block_out[o] *= block_scales[o]
+    n_blocks = (rows + rows_per_block - 1) // rows_per_block
+    n_slots = tiles.shape[0]
+    for slot in prange(n_slots):
+        tile = tiles[slot]
+        for blk in range(slot, n_blocks, n_slots):
+            r0 = blk * rows_per_block
+            nr = min(rows, r0 + rows_per_block) - r0
+            for b in range(0, nr - nr % 8, 8):  # transpose eight rows at a time
+                s0 = codes64[r0 + b]
+                s1 = codes64[r0 + b + 1]
+                s2 = codes64[r0 + b + 2]
+                s3 = codes64[r0 + b + 3]
+                s4 = codes64[r0 + b + 4]
+                s5 = codes64[r0 + b + 5]
+                s6 = codes64[r0 + b + 6]
+                s7 = codes64[r0 + b + 7]
+                for w in range(words):
+                    d = tile[w * nr + b:w * nr + b + 8]
+                    d[0] = s0[w]
+                    d[1] = s1[w]
+                    d[2] = s2[w]
+                    d[3] = s3[w]
+                    d[4] = s4[w]
+                    d[5] = s5[w]
+                    d[6] = s6[w]
+                    d[7] = s7[w]
+            for r in range(nr - nr % 8, nr):
+                src = codes64[r0 + r]
+                for w in range(words):
+                    tile[w * nr + r] = src[w]
+            acc = out[r0:r0 + nr]
+            for r in range(nr):
+                acc[r] = np.float32(0.0)
+            for w in range(0, words - 1, 2):
+                ta = lut_flat[w * 2048:(w + 1) * 2048]
+                tb = lut_flat[(w + 1) * 2048:(w + 2) * 2048]
+                ca = tile[w * nr:(w + 1) * nr]
+                cb = tile[(w + 1) * nr:(w + 2) * nr]
+                for r in range(nr):
+                    acc[r] += _lut8(ta, ca[r]) + _lut8(tb, cb[r])
+            if words & 1:
+                ta = lut_flat[(words - 1) * 2048:words * 2048]
+                ca = tile[(words - 1) * nr:words * nr]
+                for r in range(nr):
+                    acc[r] += _lut8(ta, ca[r])
+            block_scales = scales[r0:r0 + nr]
+            for r in range(nr):
+                acc[r] *= block_scales[r]
 
 
 @exact(parallel=True)
@@ -631,12 +728,9 @@ def _dot16_b4(words, books, x, scales, out):
     _dot_b4_rows(words, books, x, scales, out, 16)
 
 
-#: Rows per thread block and uint64 code words (8 codes) per chunk of the batch-1 8-bit kernel.
-#: A chunk's tables take 8 KiB per word. Interleaved A/B runs on the reference machine found
-#: whole rows (no chunking) fastest for 4096x4096 2x8 (3.4 vs 5.4 ms for chunks of 8 words);
-#: chunking stays available for CPUs with smaller caches.
-GATHER_ROWS_PER_BLOCK = 256
-GATHER_WORDS_PER_CHUNK = 1 << 30
+#: Bytes of code words each thread transposes at a time in :func:`_gather_b1_u8` (a block of
+#: rows; half of a 512 KiB L2).
+GATHER_TILE_BYTES = 256 * 1024
 
 
 #: Batches from this size on decode the weight once and multiply with BLAS (``np.matmul``):
@@ -748,10 +842,18 @@ def linear_codebook(
     lut = np.empty((jm_count, og, size, per_call), dtype=np.float32)
     if fast8:
         codes64 = codes.view(np.uint64)
+        flat = lut.reshape(jm_count, og, size)
+        words = codes64.shape[1]
+        rows_per_block = max(8, min(rows, GATHER_TILE_BYTES // (8 * words)) // 8 * 8)
+        n_slots = max(1, min(get_num_threads(), -(-rows // rows_per_block)))
+        tiles = np.empty((n_slots, rows_per_block * words), dtype=np.uint64)
         for b in range(n):
-            _build_lut(x[b:b + 1], books_t, bool(product), in_groups, scratch, lut)
-            _gather_b1_u8(codes64, _readonly(lut).reshape(-1), scales, out[b],
-                          GATHER_ROWS_PER_BLOCK, GATHER_WORDS_PER_CHUNK)
+            if size % 32 == 0:
+                _build_lut_b1(x[b], books_t, bool(product), in_groups, flat)
+            else:
+                _build_lut(x[b:b + 1], books_t, bool(product), in_groups, scratch, lut)
+            _gather_b1_u8(codes64, _readonly(lut).reshape(-1), scales, out[b], tiles,
+                          rows_per_block)
         return out
     _build_lut(x, books_t, bool(product), in_groups, scratch, lut)
     lut = _readonly(lut)
