@@ -17,7 +17,7 @@ trust :meth:`CodebookLayout.check_parts` for the content (finite values, pad bit
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads
+from numba import get_num_threads, get_thread_id, parallel_chunksize
 
 from ..errors import ArgumentError
 from ._jit import exact, fast, prange
@@ -396,59 +396,56 @@ def _gather_b1_u8(codes64, lut_flat, scales, out, tiles, rows_per_block):
     Walking whole rows touches the entire table (1 MiB for 4096 inputs x 8 codebooks) for every
     row, so most lookups miss L2; walking a table slice over many rows instead reads each row's
     codes at a 1 KiB stride, which the prefetchers do not follow (measured 9x slower than
-    sequential reads). So each thread copies a block of rows' code words into a transposed tile
-    (``tiles[slot]``, word-major, sequential writes), then walks the words two at a time over
-    every row of the block: the two 8 KiB table slices stay in L1. Rows are split between
-    threads and each row is summed in the same order whatever the thread count."""
+    sequential reads). So a thread copies a block of rows' code words into its transposed tile
+    (``tiles[thread id]``, word-major), then walks the words two at a time over every row of
+    the block: the two 8 KiB table slices stay in L1. Each row is summed by one thread in the
+    same order whatever the thread count or schedule."""
     rows, words = codes64.shape
-    n_blocks = (rows + rows_per_block - 1) // rows_per_block
-    n_slots = tiles.shape[0]
-    for slot in prange(n_slots):
-        tile = tiles[slot]
-        for blk in range(slot, n_blocks, n_slots):
-            r0 = blk * rows_per_block
-            nr = min(rows, r0 + rows_per_block) - r0
-            for b in range(0, nr - nr % 8, 8):  # transpose eight rows at a time
-                s0 = codes64[r0 + b]
-                s1 = codes64[r0 + b + 1]
-                s2 = codes64[r0 + b + 2]
-                s3 = codes64[r0 + b + 3]
-                s4 = codes64[r0 + b + 4]
-                s5 = codes64[r0 + b + 5]
-                s6 = codes64[r0 + b + 6]
-                s7 = codes64[r0 + b + 7]
-                for w in range(words):
-                    d = tile[w * nr + b:w * nr + b + 8]
-                    d[0] = s0[w]
-                    d[1] = s1[w]
-                    d[2] = s2[w]
-                    d[3] = s3[w]
-                    d[4] = s4[w]
-                    d[5] = s5[w]
-                    d[6] = s6[w]
-                    d[7] = s7[w]
-            for r in range(nr - nr % 8, nr):
-                src = codes64[r0 + r]
-                for w in range(words):
-                    tile[w * nr + r] = src[w]
-            acc = out[r0:r0 + nr]
+    for blk in prange((rows + rows_per_block - 1) // rows_per_block):
+        tile = tiles[get_thread_id()]
+        r0 = blk * rows_per_block
+        nr = min(rows, r0 + rows_per_block) - r0
+        for b in range(0, nr - nr % 8, 8):  # transpose eight rows at a time
+            s0 = codes64[r0 + b]
+            s1 = codes64[r0 + b + 1]
+            s2 = codes64[r0 + b + 2]
+            s3 = codes64[r0 + b + 3]
+            s4 = codes64[r0 + b + 4]
+            s5 = codes64[r0 + b + 5]
+            s6 = codes64[r0 + b + 6]
+            s7 = codes64[r0 + b + 7]
+            for w in range(words):
+                d = tile[w * nr + b:w * nr + b + 8]
+                d[0] = s0[w]
+                d[1] = s1[w]
+                d[2] = s2[w]
+                d[3] = s3[w]
+                d[4] = s4[w]
+                d[5] = s5[w]
+                d[6] = s6[w]
+                d[7] = s7[w]
+        for r in range(nr - nr % 8, nr):
+            src = codes64[r0 + r]
+            for w in range(words):
+                tile[w * nr + r] = src[w]
+        acc = out[r0:r0 + nr]
+        for r in range(nr):
+            acc[r] = np.float32(0.0)
+        for w in range(0, words - 1, 2):
+            ta = lut_flat[w * 2048:(w + 1) * 2048]
+            tb = lut_flat[(w + 1) * 2048:(w + 2) * 2048]
+            ca = tile[w * nr:(w + 1) * nr]
+            cb = tile[(w + 1) * nr:(w + 2) * nr]
             for r in range(nr):
-                acc[r] = np.float32(0.0)
-            for w in range(0, words - 1, 2):
-                ta = lut_flat[w * 2048:(w + 1) * 2048]
-                tb = lut_flat[(w + 1) * 2048:(w + 2) * 2048]
-                ca = tile[w * nr:(w + 1) * nr]
-                cb = tile[(w + 1) * nr:(w + 2) * nr]
-                for r in range(nr):
-                    acc[r] += _lut8(ta, ca[r]) + _lut8(tb, cb[r])
-            if words & 1:
-                ta = lut_flat[(words - 1) * 2048:words * 2048]
-                ca = tile[(words - 1) * nr:words * nr]
-                for r in range(nr):
-                    acc[r] += _lut8(ta, ca[r])
-            block_scales = scales[r0:r0 + nr]
+                acc[r] += _lut8(ta, ca[r]) + _lut8(tb, cb[r])
+        if words & 1:
+            ta = lut_flat[(words - 1) * 2048:words * 2048]
+            ca = tile[(words - 1) * nr:words * nr]
             for r in range(nr):
-                acc[r] *= block_scales[r]
+                acc[r] += _lut8(ta, ca[r])
+        block_scales = scales[r0:r0 + nr]
+        for r in range(nr):
+            acc[r] *= block_scales[r]
 
 
 @exact(parallel=True)
@@ -733,6 +730,16 @@ def _dot16_b4(words, books, x, scales, out):
 GATHER_TILE_BYTES = 256 * 1024
 
 
+#: Output rows per dynamically scheduled chunk of the row-parallel kernels: on a shared machine
+#: a thread whose core is busy takes fewer chunks (static halves wait for the slower core).
+#: Results do not depend on the schedule: each row is computed by one thread, in one order.
+ROWS_PER_CHUNK = 64
+
+#: Half-bit codebooks smaller than this (as float32) are converted once per call: they stay in L1
+#: either way, and float32 saves the conversion per load (2x8: 16 KiB). Larger ones (8x8: 64 KiB
+#: as float32, 1x16: 2 MiB) are read as halves, which halves their cache footprint.
+HALF_ENTRIES_MIN_BYTES = 16 * 1024
+
 #: Batches from this size on decode the weight once and multiply with BLAS (``np.matmul``):
 #: the per-vector kernels then cost more than writing the dense weight (measured crossover on
 #: 4096x4096, see docs/codebook.md).
@@ -761,13 +768,15 @@ def _linear_lanes8(x: np.ndarray, words: np.ndarray, books: np.ndarray, scales: 
     entries = tuple(books[c].reshape(-1) for c in range(m))
     n = x.shape[0]
     if n == 1:
-        (_dot8_b1 if bits == 8 else _dot16_b1)(words, entries, x[0], scales, out[0])
+        with parallel_chunksize(ROWS_PER_CHUNK):
+            (_dot8_b1 if bits == 8 else _dot16_b1)(words, entries, x[0], scales, out[0])
         return
     padded = -(-n // 4) * 4
     xs = np.zeros((padded, x.shape[1]), dtype=np.float32)
     xs[:n] = x
     res = np.empty((padded, out.shape[1]), dtype=np.float32)
-    (_dot8_b4 if bits == 8 else _dot16_b4)(words, entries, _readonly(xs), scales, res)
+    with parallel_chunksize(ROWS_PER_CHUNK):
+        (_dot8_b4 if bits == 8 else _dot16_b4)(words, entries, _readonly(xs), scales, res)
     out[...] = res[:n]
 
 
@@ -814,7 +823,8 @@ def linear_codebook(
         return out
     words64 = _lanes8_words(codes, bits, m, og, sub, bool(product), jm_count)
     if words64 is not None:
-        if books.dtype == np.uint16 and not HALF_LOADS_NATIVE:
+        if books.dtype == np.uint16 and (not HALF_LOADS_NATIVE
+                                         or books.size * 4 <= HALF_ENTRIES_MIN_BYTES):
             books = _books_f32(books)
         _linear_lanes8(x, words64, books, scales, bits, out)
         return out
@@ -845,15 +855,16 @@ def linear_codebook(
         flat = lut.reshape(jm_count, og, size)
         words = codes64.shape[1]
         rows_per_block = max(8, min(rows, GATHER_TILE_BYTES // (8 * words)) // 8 * 8)
-        n_slots = max(1, min(get_num_threads(), -(-rows // rows_per_block)))
-        tiles = np.empty((n_slots, rows_per_block * words), dtype=np.uint64)
+        tiles = np.empty((get_num_threads(), rows_per_block * words), dtype=np.uint64)
         for b in range(n):
             if size % 32 == 0:
-                _build_lut_b1(x[b], books_t, bool(product), in_groups, flat)
+                with parallel_chunksize(16):
+                    _build_lut_b1(x[b], books_t, bool(product), in_groups, flat)
             else:
                 _build_lut(x[b:b + 1], books_t, bool(product), in_groups, scratch, lut)
-            _gather_b1_u8(codes64, _readonly(lut).reshape(-1), scales, out[b], tiles,
-                          rows_per_block)
+            with parallel_chunksize(1):
+                _gather_b1_u8(codes64, _readonly(lut).reshape(-1), scales, out[b], tiles,
+                              rows_per_block)
         return out
     _build_lut(x, books_t, bool(product), in_groups, scratch, lut)
     lut = _readonly(lut)
