@@ -1,26 +1,43 @@
 """Benchmark of the codebook layout's GEMV (batch 1) and small-batch GEMM on 4096x4096.
 
 For each configuration (AQLM 1x16, 2x8 and 8x8 with in_group 8, plus 8x8 with in_group 32, the
-2-bit 8x8 variant), in one process:
+2-bit 8x8 variant) and each thread count (``--threads 1,2``: one child process per count, with
+``NUMBA_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``OMP_NUM_THREADS`` set to it), in one
+process:
 
-* ``qformat``: ``QTensor.linear(x)`` (lookup-table or direct kernels, f16 codebook/scales
-  converted on every call, as a user calls it);
+* ``qformat``: ``QTensor.linear(x)`` as a user calls it (F16 codebooks and scales as stored);
+* ``F32 matmul``: ``np.matmul`` on the dense float32 matrix (OpenBLAS sgemv/sgemm), the target
+  "2x faster than F32" is measured against;
 * ``decode+matmul (numpy)``: a vectorized numpy decode (one gather per codebook) then
-  ``np.matmul``; this is what a decode-then-matmul path costs (AQLM's own CPU path for 1x16
-  is the same in torch: ``embedding_bag`` decode + ``F.linear``);
+  ``np.matmul``; this is what a decode-then-matmul path costs (AQLM's own CPU path for 1x16 is
+  the same in torch: ``embedding_bag`` decode + ``F.linear``);
 * ``decode+matmul (numba)``: our jitted decode then ``np.matmul``;
-* ``F32 GEMV``: ``np.matmul`` on the dense float32 matrix (OpenBLAS sgemv/sgemm);
 * ``AQLM-style kernel`` (8-bit codebooks, batch 1): the algorithm of AQLM's numba CPU kernel
-  (lookup table, then ``prange`` over input groups adding into a shared output), run with one
-  thread because it races with more (AQLM#86).
+  (lookup table, then ``prange`` over input groups adding into a shared output), timed with one
+  thread because it races with more (AQLM#86); with 2 threads the child reports its error.
 
-Every time is the median of ``--reps`` calls, rotating through enough copies of the quantized
-parts (and of the dense matrix) to exceed the last-level cache, so the data comes from DRAM.
-The DRAM read bandwidth is measured at start with a parallel numba sum over 512 MiB (median of
-several passes); the roofline time of a GEMV is (codes + codebooks + scales bytes) / bandwidth.
-The machine is shared: read ratios measured in the same run, not absolute times.
+Timing: qformat and the F32 matmul alternate in ``--rounds`` rounds of ``--reps`` calls each,
+every call on the next of enough copies of the quantized parts (and of the dense matrix) to
+exceed the last-level cache, so the data comes from DRAM; the report gives the median and the
+best call of each. The first call of each block is not counted: numba's OpenMP workers and
+OpenBLAS's threads both spin for a while after a parallel region, and on two cores the first
+call after a hand-over between the two pools can wait for a scheduler tick
+(``../shared/notes/performance-anchors.md`` §2.4); within a block the pool stays warm.
+(``OMP_WAIT_POLICY=passive`` removes the stalls too, but then every numba call wakes sleeping
+workers: measured 1.2-2x slower medians for the 2-thread kernels on the shared machine.)
+The slow decode baselines are timed a few times only. The DRAM read bandwidth
+is measured at the start of each child with the same thread count (parallel numba sum over
+512 MiB, median and best of several passes); the roofline time of a GEMV is (codes + codebooks +
+scales bytes) / bandwidth, and the fraction of the roofline uses the median bandwidth.
 
-Usage: ``python tools/bench_codebook.py [--reps 15] [--quick] [--json out.json]``.
+``--batches 1,8`` sets the batch sizes; at batch > 1 the child also times both of ``linear``'s
+routes (the batched kernels and decode-then-matmul, forced through
+``DECODE_MATMUL_MIN_BATCH``) to locate the crossover.
+
+The machine is shared: read ratios measured in the same child, not absolute times.
+
+Usage: ``python tools/bench_codebook.py [--threads 1,2] [--batches 1,8] [--rounds 7]
+[--reps 5] [--only "2x8 g8"] [--quick] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -29,8 +46,10 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +111,9 @@ def aqlm_style_linear(x, codes_jom, books, scales, ig):
     return out * scales
 
 
-def measure_bandwidth(reps: int = 7) -> float:
-    """DRAM read bandwidth in bytes/s (parallel numba sum over 512 MiB, median of passes)."""
+def measure_bandwidth(reps: int = 9) -> tuple[float, float]:
+    """DRAM read bandwidth in bytes/s, (median, best) over passes of a parallel numba sum over
+    512 MiB with the process's thread count."""
     buf = np.ones(128 * 1024 * 1024, dtype=np.float32)
     partial = np.zeros(64, dtype=np.float32)
     _read_sum(buf, partial)
@@ -102,19 +122,20 @@ def measure_bandwidth(reps: int = 7) -> float:
         t = time.perf_counter()
         _read_sum(buf, partial)
         times.append(time.perf_counter() - t)
-    return buf.nbytes / statistics.median(times)
+    return buf.nbytes / statistics.median(times), buf.nbytes / min(times)
 
 
-def timed(fn, args_list, reps: int) -> float:
-    """Median seconds of ``fn(*args)``, cycling through ``args_list`` (after one warm-up)."""
-    fn(*args_list[0])
+def sample(fn, args_list, count: int, start: int = 0) -> list[float]:
+    """Seconds of ``count`` calls of ``fn(*args)``, cycling through ``args_list``, after one
+    uncounted call (the hand-over from the other thread pool, see the module docstring)."""
+    fn(*args_list[(start - 1) % len(args_list)])
     times = []
-    for i in range(reps):
-        args = args_list[i % len(args_list)]
+    for i in range(count):
+        args = args_list[(start + i) % len(args_list)]
         t = time.perf_counter()
         fn(*args)
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return times
 
 
 def numpy_decode(qt, m: int, bits: int, ig: int) -> np.ndarray:
@@ -138,7 +159,15 @@ def make_tensor(rng, out, inp, m, bits, ig):
     return from_codes(codes, books, scales, mode="additive", dtype="F16")
 
 
-def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
+def _stats(times: list[float]) -> dict[str, float]:
+    return {"median_ms": statistics.median(times) * 1e3, "best_ms": min(times) * 1e3}
+
+
+def bench_config(name, m, bits, ig, *, out, inp, rounds, reps, bandwidth, rng, batches):
+    import numba
+
+    from qformat.kernels import codebook as kernels
+
     base = make_tensor(rng, out, inp, m, bits, ig)
     nbytes = base.nbytes
     copies = max(2, -(-COLD_BYTES // nbytes))
@@ -152,9 +181,9 @@ def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
         raise SystemExit(f"{name}: the numpy baseline decode disagrees with qformat")
     dense_copies = [dense] + [dense.copy() for _ in range(max(1, -(-COLD_BYTES // dense.nbytes))
                                                           - 1)]
-    layout = base.layout
+    roof_s = nbytes / bandwidth
     row = {"config": name, "bits_per_weight": base.bits_per_weight, "stored_bytes": nbytes,
-           "roofline_ms": nbytes / bandwidth * 1e3}
+           "roofline_ms": roof_s * 1e3}
     for n in batches:
         x = rng.standard_normal((n, inp)).astype(np.float32)
         want = x.astype(np.float64) @ dense.astype(np.float64).T
@@ -164,20 +193,35 @@ def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
         def ours(qt, x=x):
             return qt.linear(x)
 
-        def numpy_decode_matmul(qt, x=x):
-            return x @ numpy_decode(qt, m, bits, ig).T
-
-        def numba_decode_matmul(qt, x=x):
-            return x @ qt.dequantize().T
-
         def f32(w, x=x):
             return x @ w.T
 
-        t_ours = timed(ours, [(t,) for t in tensors], reps)
-        t_aqlm = None
+        qts = [(t,) for t in tensors]
+        ws = [(w,) for w in dense_copies]
+        ours(*qts[0])
+        f32(*ws[0])
+        t_ours: list[float] = []
+        t_f32: list[float] = []
+        for r in range(rounds):  # interleaved: both see the same machine load
+            t_ours += sample(ours, qts, reps, start=r * reps)
+            t_f32 += sample(f32, ws, reps, start=r * reps)
+        t_nb = sample(lambda qt, x=x: x @ qt.dequantize().T, qts, 3)
+        t_np = sample(lambda qt, x=x: x @ numpy_decode(qt, m, bits, ig).T, qts, 2)
+        entry = {
+            "qformat": _stats(t_ours),
+            "f32_matmul": _stats(t_f32),
+            "numba_decode_matmul": _stats(t_nb),
+            "numpy_decode_matmul": _stats(t_np),
+            "rel_error": err,
+        }
+        med = statistics.median
+        entry["speedup_vs_f32"] = med(t_f32) / med(t_ours)
+        entry["speedup_vs_f32_best"] = min(t_f32) / min(t_ours)
+        entry["speedup_vs_numpy_decode_matmul"] = med(t_np) / med(t_ours)
+        entry["speedup_vs_numba_decode_matmul"] = med(t_nb) / med(t_ours)
+        entry["fraction_of_roofline"] = roof_s / med(t_ours)
+        entry["fraction_of_roofline_best"] = roof_s / min(t_ours)
         if n == 1 and bits == 8:
-            import numba
-
             m_books = base.parts["codebooks"].astype(np.float32)[:, :, 0, :]
             jom = np.ascontiguousarray(base.parts["codes"].reshape(out, inp // ig, m)
                                        .transpose(1, 0, 2))
@@ -194,74 +238,117 @@ def bench_config(name, m, bits, ig, *, out, inp, reps, bandwidth, rng, batches):
                 peer = aqlm_style_linear(x[0], jom, m_books, scales32, ig)
                 if not np.allclose(peer, want[0], rtol=1e-4, atol=1e-4 * scale_ref):
                     raise SystemExit(f"{name}: the AQLM-style baseline disagrees")
-                t_aqlm = timed(aqlm_style_linear, [(x[0], jom, m_books, scales32, ig)], reps)
+                args = [(x[0], jom, m_books, scales32, ig)]
+                t_aqlm = sample(aqlm_style_linear, args, rounds * 2)
             finally:
                 numba.set_num_threads(saved)
-        t_f32 = timed(f32, [(w,) for w in dense_copies], reps)
-        t_nb = timed(numba_decode_matmul, [(t,) for t in tensors], max(3, reps // 3))
-        t_np = timed(numpy_decode_matmul, [(t,) for t in tensors], 3)
-        key = f"b{n}"
-        row[key] = {
-            "qformat_ms": t_ours * 1e3,
-            "f32_matmul_ms": t_f32 * 1e3,
-            "numba_decode_matmul_ms": t_nb * 1e3,
-            "numpy_decode_matmul_ms": t_np * 1e3,
-            "aqlm_style_1thread_ms": None if t_aqlm is None else t_aqlm * 1e3,
-            "aqlm_style_all_threads_max_rel_error": None if t_aqlm is None else race,
-            "speedup_vs_aqlm_style_1thread": None if t_aqlm is None else t_aqlm / t_ours,
-            "speedup_vs_f32": t_f32 / t_ours,
-            "speedup_vs_numpy_decode_matmul": t_np / t_ours,
-            "speedup_vs_numba_decode_matmul": t_nb / t_ours,
-            "fraction_of_roofline": (nbytes / bandwidth) / t_ours,
-            "rel_error": err,
-        }
-    del layout
+            entry["aqlm_style_1thread"] = _stats(t_aqlm)
+            entry["aqlm_style_all_threads_max_rel_error"] = race if saved > 1 else None
+            entry["speedup_vs_aqlm_style_1thread"] = med(t_aqlm) / med(t_ours)
+        if n > 1:  # both routes of linear(), forced, for the crossover
+            saved_min = kernels.DECODE_MATMUL_MIN_BATCH
+            routes = {}
+            try:
+                for route, threshold in (("kernels", 1 << 30), ("decode_matmul", 1)):
+                    kernels.DECODE_MATMUL_MIN_BATCH = threshold
+                    routes[route] = _stats(sample(ours, qts, max(3, reps), start=1))
+            finally:
+                kernels.DECODE_MATMUL_MIN_BATCH = saved_min
+            entry["routes"] = routes
+        row[f"b{n}"] = entry
     return row
+
+
+def child(args) -> dict:
+    """One thread count: bandwidth, then every configuration (prints JSON on stdout)."""
+    import numba
+
+    size = 1024 if args.quick else 4096
+    batches = [int(b) for b in args.batches.split(",") if b]
+    rng = np.random.default_rng(0)
+    bw_median, bw_best = measure_bandwidth()
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    rows = []
+    for name, m, bits, ig in CONFIGS:
+        if only and name not in only:
+            continue
+        rows.append(bench_config(name, m, bits, ig, out=size, inp=size, rounds=args.rounds,
+                                 reps=args.reps, bandwidth=bw_median, rng=rng,
+                                 batches=batches))
+    return {"size": size, "threads": numba.get_num_threads(),
+            "bandwidth_bytes_per_s": bw_median, "bandwidth_best_bytes_per_s": bw_best,
+            "results": rows}
+
+
+def _print(report: dict) -> None:
+    print(f"\n== {report['size']}x{report['size']}, {report['threads']} thread(s); DRAM read "
+          f"bandwidth {report['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s median "
+          f"({report['bandwidth_best_bytes_per_s'] / 1e9:.1f} best); times: median / best")
+    for row in report["results"]:
+        print(f"{row['config']}: {row['bits_per_weight']:.3f} bits/weight stored, "
+              f"{row['stored_bytes'] / 2**20:.2f} MiB, roofline {row['roofline_ms']:.3f} ms")
+        for key, r in row.items():
+            if not key.startswith("b") or not isinstance(r, dict):
+                continue
+            q, f = r["qformat"], r["f32_matmul"]
+            line = (f"  batch {key[1:]}: qformat {q['median_ms']:.3f} / {q['best_ms']:.3f} ms | "
+                    f"F32 {f['median_ms']:.3f} / {f['best_ms']:.3f} ms "
+                    f"({r['speedup_vs_f32']:.2f}x / {r['speedup_vs_f32_best']:.2f}x) | "
+                    f"numpy decode+matmul {r['numpy_decode_matmul']['median_ms']:.1f} ms "
+                    f"({r['speedup_vs_numpy_decode_matmul']:.1f}x) | numba decode+matmul "
+                    f"{r['numba_decode_matmul']['median_ms']:.1f} ms "
+                    f"({r['speedup_vs_numba_decode_matmul']:.1f}x) | roofline "
+                    f"{100 * r['fraction_of_roofline']:.1f}% / "
+                    f"{100 * r['fraction_of_roofline_best']:.1f}% | err {r['rel_error']:.1e}")
+            if "aqlm_style_1thread" in r:
+                a = r["aqlm_style_1thread"]
+                line += (f" | AQLM-style 1 thread {a['median_ms']:.3f} ms "
+                         f"({r['speedup_vs_aqlm_style_1thread']:.2f}x)")
+                if r["aqlm_style_all_threads_max_rel_error"] is not None:
+                    line += (f", its error with {report['threads']} threads "
+                             f"{r['aqlm_style_all_threads_max_rel_error']:.1e}")
+            if "routes" in r:
+                line += " | routes: " + ", ".join(
+                    f"{k} {v['median_ms']:.1f} ms" for k, v in r["routes"].items())
+            print(line)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds")
+    ap.add_argument("--reps", type=int, default=5, help="calls per round")
     ap.add_argument("--quick", action="store_true", help="1024x1024, fewer repetitions")
     ap.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
     ap.add_argument("--only", default="", help="comma-separated config names to run")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    size = 1024 if args.quick else 4096
-    reps = 5 if args.quick else args.reps
-    batches = [int(b) for b in args.batches.split(",") if b]
-    rng = np.random.default_rng(0)
-    bandwidth = measure_bandwidth()
-    threads = os.environ.get("NUMBA_NUM_THREADS", str(os.cpu_count()))
-    print(f"{size}x{size}, threads={threads}, DRAM read bandwidth {bandwidth / 1e9:.1f} GB/s "
-          f"(median), times are medians of {reps} (machine shared: compare ratios)")
-    rows = []
-    only = {s.strip() for s in args.only.split(",") if s.strip()}
-    for name, m, bits, ig in CONFIGS:
-        if only and name not in only:
-            continue
-        row = bench_config(name, m, bits, ig, out=size, inp=size, reps=reps,
-                           bandwidth=bandwidth, rng=rng, batches=batches)
-        rows.append(row)
-        print(f"\n{name}: {row['bits_per_weight']:.3f} bits/weight stored, "
-              f"{row['stored_bytes'] / 2**20:.2f} MiB, roofline {row['roofline_ms']:.3f} ms")
-        for n in batches:
-            r = row[f"b{n}"]
-            print(f"  batch {n}: qformat {r['qformat_ms']:.3f} ms | F32 matmul "
-                  f"{r['f32_matmul_ms']:.3f} ms ({r['speedup_vs_f32']:.2f}x) | numpy "
-                  f"decode+matmul {r['numpy_decode_matmul_ms']:.1f} ms "
-                  f"({r['speedup_vs_numpy_decode_matmul']:.1f}x) | numba decode+matmul "
-                  f"{r['numba_decode_matmul_ms']:.2f} ms "
-                  f"({r['speedup_vs_numba_decode_matmul']:.1f}x) | "
-                  f"{100 * r['fraction_of_roofline']:.1f}% of roofline | "
-                  f"rel.err {r['rel_error']:.1e}"
-                  + ("" if r["aqlm_style_1thread_ms"] is None else
-                     f" | AQLM-style kernel 1 thread {r['aqlm_style_1thread_ms']:.3f} ms "
-                     f"({r['speedup_vs_aqlm_style_1thread']:.2f}x), its error with all "
-                     f"threads {r['aqlm_style_all_threads_max_rel_error']:.1e}"))
+    if args.quick:
+        args.rounds, args.reps = min(args.rounds, 3), min(args.reps, 3)
+    if args.child:
+        print(json.dumps(child(args)))
+        return 0
+    reports = []
+    for threads in [int(t) for t in args.threads.split(",") if t]:
+        env = {**os.environ, "NUMBA_NUM_THREADS": str(threads),
+               "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child",
+               "--rounds", str(args.rounds), "--reps", str(args.reps),
+               "--batches", args.batches, "--only", args.only] + (["--quick"] if args.quick
+                                                                  else [])
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode:
+            sys.stderr.write(proc.stderr)
+            return proc.returncode
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        _print(report)
+        reports.append(report)
     if args.json:
-        args.json.write_text(json.dumps({"size": size, "bandwidth_bytes_per_s": bandwidth,
-                                         "threads": threads, "results": rows}, indent=1))
+        with open("/proc/loadavg") as fh:
+            load = fh.read().split()[:3]
+        args.json.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                                         "loadavg_at_end": load, "runs": reports}, indent=1))
     return 0
 
 

@@ -17,9 +17,20 @@ trust :meth:`CodebookLayout.check_parts` for the content (finite values, pad bit
 from __future__ import annotations
 
 import numpy as np
+from numba import get_num_threads, get_thread_id, parallel_chunksize
 
 from ..errors import ArgumentError
 from ._jit import exact, fast, prange
+from ._simd import (
+    HALF_LOADS_NATIVE,
+    v8_add,
+    v8_fma,
+    v8_hsum,
+    v8_load,
+    v8_splat,
+    v8_store,
+    v8_zero,
+)
 
 __all__ = [
     "assign_nearest",
@@ -217,10 +228,14 @@ def _decode(words, books, scales, product, in_groups, out):
                         dst[t] = dst[t] * s
 
 
-def _check_layout_args(codes, books, scales, bits, in_groups):
+def _check_layout_args(codes, books, scales, bits, in_groups, half_books=False):
+    """Validate the layout arrays; ``half_books`` also accepts codebooks as uint16 half bits."""
     bits = _check_bits(bits)
     codes = _require(codes, "codes", np.dtype(np.uint8), 2)
-    books = _require(books, "codebooks", np.dtype(np.float32), 4)
+    if half_books and isinstance(books, np.ndarray) and books.dtype == np.uint16:
+        books = _require(books, "codebooks", np.dtype(np.uint16), 4)
+    else:
+        books = _require(books, "codebooks", np.dtype(np.float32), 4)
     scales = _require(scales, "scales", np.dtype(np.float32), 1)
     m, size, og, _ = books.shape
     if size != 1 << bits:
@@ -298,55 +313,139 @@ def _build_lut(x, books_t, product, in_groups, scratch, lut):
                             dst[k, b] = tmp[b, k]
 
 
-@exact
-def _sum_lut8(words, tables):
-    """Sum of one table value per code for 8 codes per uint64 word; tables are 256 floats per
-    code position, consecutive. Four accumulators hide the add latency."""
+@fast(parallel=True)
+def _build_lut_b1(x, books_t, product, in_groups, lut):
+    """Batch 1, ``K % 32 == 0``: ``lut[j*M + c, r, k] = x[columns of (j, c)] . books[c, k, r]``.
+
+    Tasks run codebook-major over pairs of input groups, so consecutive tasks read the same
+    transposed codebook (``books_t`` is ``[M, og, sub, K]``, entries contiguous) from L1, and
+    every vector of entries loaded is used for two groups. Blocks of 32 entries are held in
+    eight vector accumulators (four per group) while the input columns are broadcast one by
+    one: one vector FMA per 8 multiply-adds and each table stored once (the generic builder
+    keeps its accumulators in memory: about 5x slower for 8x8 with groups of 32)."""
+    m, og, sub, size = books_t.shape
+    ig = sub * m if product else sub
+    flat = books_t.reshape(-1)
+    pairs = (in_groups + 1) // 2
+    for q in prange(m * pairs):
+        c = q // pairs
+        j0 = 2 * (q - c * pairs)
+        j1 = min(j0 + 1, in_groups - 1)  # an odd last group is computed twice (same values)
+        lo0 = j0 * ig + (c * sub if product else 0)
+        lo1 = j1 * ig + (c * sub if product else 0)
+        for r in range(og):
+            d0 = lut[j0 * m + c, r]
+            d1 = lut[j1 * m + c, r]
+            for kb in range(0, size, 32):
+                a0 = v8_zero()
+                a1 = v8_zero()
+                a2 = v8_zero()
+                a3 = v8_zero()
+                b0 = v8_zero()
+                b1 = v8_zero()
+                b2 = v8_zero()
+                b3 = v8_zero()
+                at = ((c * og + r) * sub) * size + kb  # books_t[c, r, 0, kb]
+                for t in range(sub):
+                    p = at + t * size
+                    e0 = v8_load(flat, p)
+                    e1 = v8_load(flat, p + 8)
+                    e2 = v8_load(flat, p + 16)
+                    e3 = v8_load(flat, p + 24)
+                    xa = v8_splat(x[lo0 + t])
+                    xb = v8_splat(x[lo1 + t])
+                    a0 = v8_fma(xa, e0, a0)
+                    a1 = v8_fma(xa, e1, a1)
+                    a2 = v8_fma(xa, e2, a2)
+                    a3 = v8_fma(xa, e3, a3)
+                    b0 = v8_fma(xb, e0, b0)
+                    b1 = v8_fma(xb, e1, b1)
+                    b2 = v8_fma(xb, e2, b2)
+                    b3 = v8_fma(xb, e3, b3)
+                v8_store(d0, kb, a0)
+                v8_store(d0, kb + 8, a1)
+                v8_store(d0, kb + 16, a2)
+                v8_store(d0, kb + 24, a3)
+                v8_store(d1, kb, b0)
+                v8_store(d1, kb + 8, b1)
+                v8_store(d1, kb + 16, b2)
+                v8_store(d1, kb + 24, b3)
+
+
+@exact(inline="always")
+def _lut8(tables, word):
+    """Sum of the eight table values one uint64 word of 8-bit codes selects (``tables`` holds
+    256 floats per code position, consecutive), as a fixed balanced tree."""
     mask = np.uint64(255)
-    a0 = np.float32(0.0)
-    a1 = np.float32(0.0)
-    a2 = np.float32(0.0)
-    a3 = np.float32(0.0)
-    for w in range(words.shape[0]):
-        v = words[w]
-        base = w * 2048
-        a0 += tables[base + np.intp(v & mask)]
-        a1 += tables[base + 256 + np.intp((v >> np.uint64(8)) & mask)]
-        a2 += tables[base + 512 + np.intp((v >> np.uint64(16)) & mask)]
-        a3 += tables[base + 768 + np.intp((v >> np.uint64(24)) & mask)]
-        a0 += tables[base + 1024 + np.intp((v >> np.uint64(32)) & mask)]
-        a1 += tables[base + 1280 + np.intp((v >> np.uint64(40)) & mask)]
-        a2 += tables[base + 1536 + np.intp((v >> np.uint64(48)) & mask)]
-        a3 += tables[base + 1792 + np.intp(v >> np.uint64(56))]
-    return (a0 + a1) + (a2 + a3)
+    return (((tables[np.intp(word & mask)]
+              + tables[256 + np.intp((word >> np.uint64(8)) & mask)])
+             + (tables[512 + np.intp((word >> np.uint64(16)) & mask)]
+                + tables[768 + np.intp((word >> np.uint64(24)) & mask)]))
+            + ((tables[1024 + np.intp((word >> np.uint64(32)) & mask)]
+                + tables[1280 + np.intp((word >> np.uint64(40)) & mask)])
+               + (tables[1536 + np.intp((word >> np.uint64(48)) & mask)]
+                  + tables[1792 + np.intp(word >> np.uint64(56))])))
 
 
 @exact(parallel=True)
-def _gather_b1_u8(codes64, lut_flat, scales, out, rows_per_block, words_per_chunk):
-    """Batch 1, 8-bit codes, out groups of 1: the hot path (AQLM 2x8, 8x8).
+def _gather_b1_u8(codes64, lut_flat, scales, out, tiles, rows_per_block):
+    """Batch 1, 8-bit codes, out groups of 1 (AQLM 8x8 with groups of 32, and any 8-bit
+    configuration the 8-lane kernels do not take): ``out[o] = scales[o] * sum of one table
+    value per code``.
 
-    Output rows are split into blocks (one thread each); inside a block the code words are
-    walked in chunks so that a chunk's lookup tables stay in cache while every row of the
-    block uses them. Codes are read 8 at a time as one uint64 (plain scalar table loads: on
-    this class of CPU they beat the compiler's emulated vector gathers). Loops run over slices
-    from 0: numba vectorizes and indexes those better than offset ranges inside ``prange``.
-    """
+    Walking whole rows touches the entire table (1 MiB for 4096 inputs x 8 codebooks) for every
+    row, so most lookups miss L2; walking a table slice over many rows instead reads each row's
+    codes at a 1 KiB stride, which the prefetchers do not follow (measured 9x slower than
+    sequential reads). So a thread copies a block of rows' code words into its transposed tile
+    (``tiles[thread id]``, word-major), then walks the words two at a time over every row of
+    the block: the two 8 KiB table slices stay in L1. Each row is summed by one thread in the
+    same order whatever the thread count or schedule."""
     rows, words = codes64.shape
     for blk in prange((rows + rows_per_block - 1) // rows_per_block):
+        tile = tiles[get_thread_id()]
         r0 = blk * rows_per_block
-        r1 = min(rows, r0 + rows_per_block)
-        block_out = out[r0:r1]
-        block_codes = codes64[r0:r1]
-        for o in range(block_out.shape[0]):
-            block_out[o] = np.float32(0.0)
-        for w0 in range(0, words, words_per_chunk):
-            w1 = min(words, w0 + words_per_chunk)
-            tables = lut_flat[w0 * 2048:w1 * 2048]
-            for o in range(block_out.shape[0]):
-                block_out[o] += _sum_lut8(block_codes[o, w0:w1], tables)
-        block_scales = scales[r0:r1]
-        for o in range(block_out.shape[0]):
-            block_out[o] *= block_scales[o]
+        nr = min(rows, r0 + rows_per_block) - r0
+        for b in range(0, nr - nr % 8, 8):  # transpose eight rows at a time
+            s0 = codes64[r0 + b]
+            s1 = codes64[r0 + b + 1]
+            s2 = codes64[r0 + b + 2]
+            s3 = codes64[r0 + b + 3]
+            s4 = codes64[r0 + b + 4]
+            s5 = codes64[r0 + b + 5]
+            s6 = codes64[r0 + b + 6]
+            s7 = codes64[r0 + b + 7]
+            for w in range(words):
+                d = tile[w * nr + b:w * nr + b + 8]
+                d[0] = s0[w]
+                d[1] = s1[w]
+                d[2] = s2[w]
+                d[3] = s3[w]
+                d[4] = s4[w]
+                d[5] = s5[w]
+                d[6] = s6[w]
+                d[7] = s7[w]
+        for r in range(nr - nr % 8, nr):
+            src = codes64[r0 + r]
+            for w in range(words):
+                tile[w * nr + r] = src[w]
+        acc = out[r0:r0 + nr]
+        for r in range(nr):
+            acc[r] = np.float32(0.0)
+        for w in range(0, words - 1, 2):
+            ta = lut_flat[w * 2048:(w + 1) * 2048]
+            tb = lut_flat[(w + 1) * 2048:(w + 2) * 2048]
+            ca = tile[w * nr:(w + 1) * nr]
+            cb = tile[(w + 1) * nr:(w + 2) * nr]
+            for r in range(nr):
+                acc[r] += _lut8(ta, ca[r]) + _lut8(tb, cb[r])
+        if words & 1:
+            ta = lut_flat[(words - 1) * 2048:words * 2048]
+            ca = tile[(words - 1) * nr:words * nr]
+            for r in range(nr):
+                acc[r] += _lut8(ta, ca[r])
+        block_scales = scales[r0:r0 + nr]
+        for r in range(nr):
+            acc[r] *= block_scales[r]
 
 
 @exact(parallel=True)
@@ -487,12 +586,202 @@ def _direct_b1_rows4(x, words, entries, product, in_groups, scales, out):
         out[0, o + 3] = a3 * scales[o + 3]
 
 
-#: Rows per thread block and uint64 code words (8 codes) per chunk of the batch-1 8-bit kernel.
-#: A chunk's tables take 8 KiB per word. Interleaved A/B runs on the reference machine found
-#: whole rows (no chunking) fastest for 4096x4096 2x8 (3.4 vs 5.4 ms for chunks of 8 words);
-#: chunking stays available for CPUs with smaller caches.
-GATHER_ROWS_PER_BLOCK = 256
-GATHER_WORDS_PER_CHUNK = 1 << 30
+# -- linear: entries of 8 lanes, decoded in registers (AQLM 2x8 g8, 1x16 g8, 8x8 g8) ---------------
+# Each code word (uint64) holds 64/bits codes; with M = len(books) dividing that, a word covers
+# whole groups, so code k of word w belongs to group w*(per_word/M) + k//M and codebook k % M.
+# The kernels are written out code by code: k, M and bits are constants once inlined, so every
+# tuple index, division and branch below folds away (a generic loop ran 2.4x more instructions).
+
+
+@fast(inline="always")
+def _entry(books, word, k, bits):
+    """Entry (8 lanes) of code ``k`` of a little-endian uint64 word of ``bits``-bit codes, from
+    codebook ``k % M``. The element offset ``code * 8`` takes one shift and one mask."""
+    mask = np.uint64(((1 << bits) - 1) << 3)
+    shift = bits * k - 3
+    if shift < 0:
+        offset = np.intp((word << np.uint64(-shift)) & mask)
+    else:
+        offset = np.intp((word >> np.uint64(shift)) & mask)
+    return v8_load(books[k % len(books)], offset)
+
+
+@fast(inline="always")
+def _code_fma(books, word, k, bits, x, group0, acc):
+    """``acc + x[group of code k] * entry(code k)``: one fused multiply-add per code (for M > 1
+    the codes of a group share the input load)."""
+    xv = v8_load(x, (group0 + k // len(books)) * 8)
+    return v8_fma(xv, _entry(books, word, k, bits), acc)
+
+
+@fast(parallel=True)
+def _dot8_b1(words, books, x, scales, out):
+    """Batch 1, 8-bit codes (AQLM 2x8 / 8x8 with groups of 8): ``out[o] = scales[o] * sum over
+    codes of x[group] . entry`` with the entries loaded as vectors (a 256-entry float32 codebook
+    is 8 KiB: it stays in L1), eight codes per uint64 word, four accumulators.
+
+    ``words`` is the codes viewed as uint64 ``[rows, codes/8]``; ``books`` a tuple of ``M``
+    float32 (or half-bit uint16) arrays ``[256 * 8]`` with ``M`` dividing 8."""
+    per_word = 8 // len(books)
+    for o in prange(words.shape[0]):
+        row = words[o]
+        a0 = v8_zero()
+        a1 = v8_zero()
+        a2 = v8_zero()
+        a3 = v8_zero()
+        for w in range(row.shape[0]):
+            v = row[w]
+            g = w * per_word
+            a0 = _code_fma(books, v, 0, 8, x, g, a0)
+            a1 = _code_fma(books, v, 1, 8, x, g, a1)
+            a2 = _code_fma(books, v, 2, 8, x, g, a2)
+            a3 = _code_fma(books, v, 3, 8, x, g, a3)
+            a0 = _code_fma(books, v, 4, 8, x, g, a0)
+            a1 = _code_fma(books, v, 5, 8, x, g, a1)
+            a2 = _code_fma(books, v, 6, 8, x, g, a2)
+            a3 = _code_fma(books, v, 7, 8, x, g, a3)
+        out[o] = v8_hsum(v8_add(v8_add(a0, a1), v8_add(a2, a3))) * scales[o]
+
+
+@fast(parallel=True)
+def _dot16_b1(words, books, x, scales, out):
+    """Batch 1, 16-bit codes (AQLM 1x16 with groups of 8): as :func:`_dot8_b1` with four codes
+    per word. The 65536-entry codebook does not fit in L2; passing it as half bits (when the CPU
+    converts them natively) halves its footprint and the misses."""
+    per_word = 4 // len(books)
+    for o in prange(words.shape[0]):
+        row = words[o]
+        a0 = v8_zero()
+        a1 = v8_zero()
+        a2 = v8_zero()
+        a3 = v8_zero()
+        for w in range(row.shape[0]):
+            v = row[w]
+            g = w * per_word
+            a0 = _code_fma(books, v, 0, 16, x, g, a0)
+            a1 = _code_fma(books, v, 1, 16, x, g, a1)
+            a2 = _code_fma(books, v, 2, 16, x, g, a2)
+            a3 = _code_fma(books, v, 3, 16, x, g, a3)
+        out[o] = v8_hsum(v8_add(v8_add(a0, a1), v8_add(a2, a3))) * scales[o]
+
+
+@fast(inline="always")
+def _fma4(xs, at, e, acc):
+    """The four accumulators ``acc[i] + xs[i][at:at+8] * e``."""
+    return (v8_fma(v8_load(xs[0], at), e, acc[0]), v8_fma(v8_load(xs[1], at), e, acc[1]),
+            v8_fma(v8_load(xs[2], at), e, acc[2]), v8_fma(v8_load(xs[3], at), e, acc[3]))
+
+
+@fast(inline="always")
+def _word_b4(books, v, bits, xs, group0, even, odd):
+    """Add one code word's groups to four input vectors' accumulators: each group's weights are
+    summed once (M entries) and used by the four vectors; even and odd groups go to separate
+    accumulators (FMA latency)."""
+    m = len(books)
+    if 64 // bits == m:  # one group per word
+        e = _entry(books, v, 0, bits)
+        for k in range(1, m):
+            e = v8_add(e, _entry(books, v, k, bits))
+        return _fma4(xs, group0 * 8, e, even), odd
+    for g in range(64 // bits // m):  # constant trip count: unrolled
+        e = _entry(books, v, g * m, bits)
+        for c in range(1, m):
+            e = v8_add(e, _entry(books, v, g * m + c, bits))
+        if g & 1:
+            odd = _fma4(xs, (group0 + g) * 8, e, odd)
+        else:
+            even = _fma4(xs, (group0 + g) * 8, e, even)
+    return even, odd
+
+
+@fast(inline="always")
+def _dot_b4_rows(words, books, x, scales, out, bits):
+    """Batches in blocks of four input vectors (``x`` rows padded to a multiple of 4)."""
+    per_word = 64 // bits // len(books)
+    for o in prange(words.shape[0]):
+        row = words[o]
+        s = scales[o]
+        for b in range(0, x.shape[0], 4):
+            xs = (x[b], x[b + 1], x[b + 2], x[b + 3])
+            even = (v8_zero(), v8_zero(), v8_zero(), v8_zero())
+            odd = (v8_zero(), v8_zero(), v8_zero(), v8_zero())
+            for w in range(row.shape[0]):
+                even, odd = _word_b4(books, row[w], bits, xs, w * per_word, even, odd)
+            out[b, o] = v8_hsum(v8_add(even[0], odd[0])) * s
+            out[b + 1, o] = v8_hsum(v8_add(even[1], odd[1])) * s
+            out[b + 2, o] = v8_hsum(v8_add(even[2], odd[2])) * s
+            out[b + 3, o] = v8_hsum(v8_add(even[3], odd[3])) * s
+
+
+@fast(parallel=True)
+def _dot8_b4(words, books, x, scales, out):
+    """8-bit codes, ``x [4k, in]`` (see :func:`_dot_b4_rows`)."""
+    _dot_b4_rows(words, books, x, scales, out, 8)
+
+
+@fast(parallel=True)
+def _dot16_b4(words, books, x, scales, out):
+    """16-bit codes, ``x [4k, in]`` (see :func:`_dot_b4_rows`)."""
+    _dot_b4_rows(words, books, x, scales, out, 16)
+
+
+#: Bytes of code words each thread transposes at a time in :func:`_gather_b1_u8` (a block of
+#: rows; half of a 512 KiB L2).
+GATHER_TILE_BYTES = 256 * 1024
+
+
+#: Output rows per dynamically scheduled chunk of the row-parallel kernels: on a shared machine
+#: a thread whose core is busy takes fewer chunks (static halves wait for the slower core).
+#: Results do not depend on the schedule: each row is computed by one thread, in one order.
+ROWS_PER_CHUNK = 64
+
+#: Half-bit codebooks smaller than this (as float32) are converted once per call: they stay in L1
+#: either way, and float32 saves the conversion per load (2x8: 16 KiB). Larger ones (8x8: 64 KiB
+#: as float32, 1x16: 2 MiB) are read as halves, which halves their cache footprint.
+HALF_ENTRIES_MIN_BYTES = 16 * 1024
+
+#: Batches from this size on decode the weight once and multiply with BLAS (``np.matmul``):
+#: the per-vector kernels then cost more than writing the dense weight (measured crossover on
+#: 4096x4096, see docs/codebook.md).
+DECODE_MATMUL_MIN_BATCH = 32
+
+
+def _lanes8_words(codes: np.ndarray, bits: int, m: int, og: int, sub: int, product: bool,
+                  jm_count: int) -> np.ndarray | None:
+    """The codes as uint64 words when the 8-lane kernels apply (additive, entries of 8 lanes,
+    out groups of 1, 8- or 16-bit codes, whole groups per word and whole words per row)."""
+    if product or og != 1 or sub != 8 or bits not in (8, 16):
+        return None
+    per_word = 64 // bits
+    if per_word % m or (jm_count * bits) % 64:
+        return None
+    if codes.ctypes.data % 8:  # an unaligned memory map: copy once rather than compile twice
+        codes = _readonly(codes.copy())
+    return codes.view(np.uint64)
+
+
+def _linear_lanes8(x: np.ndarray, words: np.ndarray, books: np.ndarray, scales: np.ndarray,
+                   bits: int, out: np.ndarray) -> None:
+    """Batch 1 and small batches through :func:`_dot8_b1` / :func:`_dot16_b1` and their
+    four-vector forms."""
+    m = books.shape[0]
+    entries = tuple(books[c].reshape(-1) for c in range(m))
+    n = x.shape[0]
+    if n == 1:
+        with parallel_chunksize(ROWS_PER_CHUNK):
+            (_dot8_b1 if bits == 8 else _dot16_b1)(words, entries, x[0], scales, out[0])
+        return
+    padded = -(-n // 4) * 4
+    xs = np.zeros((padded, x.shape[1]), dtype=np.float32)
+    xs[:n] = x
+    res = np.empty((padded, out.shape[1]), dtype=np.float32)
+    with parallel_chunksize(ROWS_PER_CHUNK):
+        (_dot8_b4 if bits == 8 else _dot16_b4)(words, entries, _readonly(xs), scales, res)
+    out[...] = res[:n]
+
+
+def _books_f32(books: np.ndarray) -> np.ndarray:
+    return books if books.dtype == np.float32 else _readonly(f16_to_f32(books))
 
 
 def linear_codebook(
@@ -506,9 +795,14 @@ def linear_codebook(
 ) -> np.ndarray:
     """``x @ W.T`` for float32 ``x [n, in]``: float32 ``[n, out]`` (reassociated sums).
 
-    Bit-identical for any thread count: every output element is computed by one thread.
+    ``codebooks`` is float32, or uint16 holding IEEE half bit patterns (F16 storage, read as is
+    by the 8-lane kernels where the CPU converts halves natively, otherwise converted once).
+    For a given batch size the result is bit-identical for any numba thread count: every output
+    element is computed by one thread in a fixed order. From :data:`DECODE_MATMUL_MIN_BATCH`
+    vectors on, the weight is decoded and multiplied by BLAS.
     """
-    codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups)
+    codes, books, scales = _check_layout_args(codes, codebooks, scales, bits, in_groups,
+                                              half_books=True)
     x = _require(x, "x", np.dtype(np.float32), 2)
     m, size, og, sub = books.shape
     ig = sub * m if product else sub
@@ -523,6 +817,18 @@ def linear_codebook(
     if n == 0 or rows == 0:
         out[...] = 0
         return out
+    if n >= DECODE_MATMUL_MIN_BATCH:
+        weight = decode_codebook(codes, _books_f32(books), scales, bits, product, in_groups)
+        np.matmul(x, weight.T, out=out)
+        return out
+    words64 = _lanes8_words(codes, bits, m, og, sub, bool(product), jm_count)
+    if words64 is not None:
+        if books.dtype == np.uint16 and (not HALF_LOADS_NATIVE
+                                         or books.size * 4 <= HALF_ENTRIES_MIN_BYTES):
+            books = _books_f32(books)
+        _linear_lanes8(x, words64, books, scales, bits, out)
+        return out
+    books = _books_f32(books)
     fast8 = bits == 8 and og == 1 and jm_count % 8 == 0
     per_call = 1 if fast8 else n  # the 8-bit path runs one input vector at a time
     lut_bytes = jm_count * og * size * per_call * 4
@@ -546,10 +852,19 @@ def linear_codebook(
     lut = np.empty((jm_count, og, size, per_call), dtype=np.float32)
     if fast8:
         codes64 = codes.view(np.uint64)
+        flat = lut.reshape(jm_count, og, size)
+        words = codes64.shape[1]
+        rows_per_block = max(8, min(rows, GATHER_TILE_BYTES // (8 * words)) // 8 * 8)
+        tiles = np.empty((get_num_threads(), rows_per_block * words), dtype=np.uint64)
         for b in range(n):
-            _build_lut(x[b:b + 1], books_t, bool(product), in_groups, scratch, lut)
-            _gather_b1_u8(codes64, _readonly(lut).reshape(-1), scales, out[b],
-                          GATHER_ROWS_PER_BLOCK, GATHER_WORDS_PER_CHUNK)
+            if size % 32 == 0:
+                with parallel_chunksize(16):
+                    _build_lut_b1(x[b], books_t, bool(product), in_groups, flat)
+            else:
+                _build_lut(x[b:b + 1], books_t, bool(product), in_groups, scratch, lut)
+            with parallel_chunksize(1):
+                _gather_b1_u8(codes64, _readonly(lut).reshape(-1), scales, out[b], tiles,
+                              rows_per_block)
         return out
     _build_lut(x, books_t, bool(product), in_groups, scratch, lut)
     lut = _readonly(lut)

@@ -223,8 +223,13 @@ class CodebookLayout(Layout):
         """``x @ W.T`` with the codebook kernels (lookup tables for small codebooks)."""
         from ..kernels.codebook import linear_codebook
 
-        codes, books, scales = self._kernel_args(qt)
-        return linear_codebook(x, codes, books, scales, self.codebook_bits, self.product,
+        books = qt.parts["codebooks"]
+        if self.codebook_dtype == "F16":  # half bits as stored: the kernels convert in registers
+            books = np.asarray(books).view(np.uint16)
+        else:
+            books = _f32(books, self.codebook_dtype)
+        return linear_codebook(x, qt.parts["codes"], books, _f32(qt.parts["scales"],
+                               self.scale_dtype), self.codebook_bits, self.product,
                                qt.shape[1] // self.in_group_size)
 
     def describe(self, qt: QTensor) -> dict[str, Any]:

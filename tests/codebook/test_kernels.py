@@ -176,12 +176,14 @@ _THREAD_SCRIPT = textwrap.dedent("""
     import numba
     from qformat.kernels import codebook as kern
     from qformat.kernels._ref import codebook as ref
+    kern.GATHER_TILE_BYTES = 2048  # many small row blocks for the table path's scheduler
     rng = np.random.default_rng(7)
     results = {{}}
-    for name, (out, inp, m, bits, ig, batch) in {cases!r}.items():
+    for name, (out, inp, m, bits, ig, batch, half) in {cases!r}.items():
         codes = rng.integers(0, 1 << bits, (out, inp // ig * m))
         packed = ref.pack_codes(codes, bits)
-        books = rng.standard_normal((m, 1 << bits, 1, ig)).astype(np.float32)
+        books = rng.standard_normal((m, 1 << bits, 1, ig)).astype(np.float16)
+        books = books.view(np.uint16) if half else books.astype(np.float32)
         scales = rng.uniform(0.5, 2, out).astype(np.float32)
         x = rng.standard_normal((batch, inp)).astype(np.float32)
         want = ref.linear_codebook(x, packed, books, scales, bits, False, inp // ig)
@@ -197,17 +199,25 @@ _THREAD_SCRIPT = textwrap.dedent("""
 
 
 def test_linear_is_race_free_with_two_threads():
-    """QF-CODEBOOK-007: NUMBA_NUM_THREADS=2 gives the reference result, bit-identical to 1 thread.
+    """QF-CODEBOOK-007: 2 threads give the reference result, bit-identical to 1 thread, on
+    every route (8-lane kernels with float32 or half entries, batch 1 and blocks of four, the
+    tiled lookup tables with dynamically scheduled row blocks). From batch 32 the route is
+    decode + BLAS: reference-close and repeatable, but OpenBLAS splits its sums by thread count,
+    so bit identity across counts is not ours to promise there.
 
     AQLM's CPU kernel splits the input groups over threads and adds into a shared output
     (4-36 % error with 2 threads); ours splits output rows, so the result cannot depend on it.
     """
-    cases = {"2x8": (512, 256, 2, 8, 8, 1), "8x8": (256, 256, 8, 8, 8, 1),
-             "1x16": (96, 128, 1, 16, 8, 1), "2x8-batch4": (256, 128, 2, 8, 8, 4)}
+    cases = {"2x8": (512, 256, 2, 8, 8, 1, False), "8x8": (256, 256, 8, 8, 8, 1, True),
+             "1x16": (96, 128, 1, 16, 8, 1, True), "2x8-batch4": (256, 128, 2, 8, 8, 4, False),
+             "1x16-batch5": (96, 128, 1, 16, 8, 5, False),
+             "8x8-g32": (264, 256, 8, 8, 32, 1, False),
+             "2x8-batch32": (256, 128, 2, 8, 8, 32, True)}
     script = _THREAD_SCRIPT.format(root=str(ROOT), cases=cases)
     outputs = {}
     for threads in ("1", "2"):
-        env = {**os.environ, "NUMBA_NUM_THREADS": threads, "NUMBA_DISABLE_JIT": "0"}  # real threads
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+               "NUMBA_DISABLE_JIT": "0"}  # real threads, BLAS included (batch 32)
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                               env=env, timeout=600)
         assert proc.returncode == 0, proc.stderr
@@ -217,7 +227,8 @@ def test_linear_is_race_free_with_two_threads():
         worst, distinct, values = outputs["2"]["results"][name]
         assert worst < 1e-5, name
         assert distinct == 1, name  # every call gives the same bits
-        assert values == outputs["1"]["results"][name][2], name
+        if not name.endswith("batch32"):
+            assert values == outputs["1"]["results"][name][2], name
 
 
 # -- assignment --------------------------------------------------------------------------------

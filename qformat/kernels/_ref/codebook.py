@@ -89,7 +89,12 @@ def linear_codebook(
     product: bool,
     in_groups: int,
 ) -> np.ndarray:
-    """``x @ W.T`` for ``x`` float32 ``[n, in]``: decode, then a float64 matmul (the oracle)."""
+    """``x @ W.T`` for ``x`` float32 ``[n, in]``: decode, then a float64 matmul (the oracle).
+
+    ``codebooks`` may also be uint16 half-precision bit patterns (F16 storage)."""
+    codebooks = np.asarray(codebooks)
+    if codebooks.dtype == np.uint16:
+        codebooks = f16_to_f32(codebooks)
     w = decode_codebook(codes, codebooks, scales, bits, product, in_groups)
     return (np.asarray(x, dtype=np.float64) @ w.astype(np.float64).T).astype(np.float32)
 

@@ -1,0 +1,204 @@
+"""Eight-lane float32 vectors for numba kernels (``F32x8``): load, add, fused multiply-add, sum.
+
+numba has no vector type, and LLVM's auto-vectorizer turns a loop over codebook entries into
+emulated gathers across *groups* (measured 5x slower) instead of one 8-wide load per entry. These
+intrinsics emit plain LLVM vector IR (``<8 x float>`` loads, ``fadd``, ``llvm.fmuladd``), which
+every LLVM target lowers natively (AVX2/FMA: one ``vmovups``/``vaddps``/``vfmadd`` each; SSE or
+NEON: two 4-wide halves). They are for ``fast`` kernels only (the sums are reassociated).
+
+* :func:`v8_load` reads 8 consecutive elements of a 1-D float32 array, or of a uint16 array
+  holding IEEE half bit patterns (converted exactly: ``fpext half -> float``, one ``vcvtph2ps``
+  on x86 with F16C). Use half arrays only when :data:`HALF_LOADS_NATIVE` is true: elsewhere LLVM
+  would call a soft-float helper per element.
+* :func:`v8_hsum` adds the lanes in a fixed order (``((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))``),
+  so a kernel's result does not depend on anything but its inputs.
+
+With ``NUMBA_DISABLE_JIT=1`` the same names are small numpy functions with the same semantics
+(each lane rounded to float32), so the kernels still run as plain Python.
+"""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+from numba import config, types
+
+__all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_splat", "v8_store",
+           "v8_zero"]
+
+
+def _half_loads_native() -> bool:
+    """True when the compile target converts half to float in hardware (x86 F16C, AArch64)."""
+    machine = platform.machine().lower()
+    if machine in ("aarch64", "arm64"):
+        return True
+    if machine not in ("x86_64", "amd64"):
+        return False
+    if config.CPU_FEATURES:  # NUMBA_CPU_FEATURES overrides the host's features
+        return "+f16c" in config.CPU_FEATURES.split(",")
+    if config.CPU_NAME and config.CPU_NAME != "host":  # e.g. "generic": no F16C assumed
+        return False
+    try:
+        from llvmlite import binding
+
+        return bool(binding.get_host_cpu_features().get("f16c", False))
+    except Exception:  # pragma: no cover - llvmlite without host feature queries
+        return False
+
+
+#: Whether :func:`v8_load` of half bit patterns compiles to hardware conversions here.
+HALF_LOADS_NATIVE = _half_loads_native()
+
+
+if config.DISABLE_JIT:  # plain-Python semantics for NUMBA_DISABLE_JIT=1 runs
+
+    def v8_zero() -> np.ndarray:
+        return np.zeros(8, dtype=np.float32)
+
+    def v8_load(arr: np.ndarray, index: int) -> np.ndarray:
+        lanes = arr[index:index + 8]
+        if lanes.dtype == np.uint16:
+            return lanes.view(np.float16).astype(np.float32)
+        return lanes.astype(np.float32)
+
+    def v8_splat(value: float) -> np.ndarray:
+        return np.full(8, value, dtype=np.float32)
+
+    def v8_store(arr: np.ndarray, index: int, v: np.ndarray) -> None:
+        arr[index:index + 8] = v
+
+    def v8_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (a + b).astype(np.float32)
+
+    def v8_fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return (a * b + c).astype(np.float32)
+
+    def v8_hsum(v: np.ndarray) -> np.float32:
+        s4 = v[:4] + v[4:]
+        s2 = s4[:2] + s4[2:]
+        return np.float32(s2[0] + s2[1])
+
+else:
+    from llvmlite import ir
+    from numba.core import cgutils
+    from numba.extending import intrinsic, models, register_model
+
+    class F32x8Type(types.Type):
+        """Eight float32 lanes held in one LLVM ``<8 x float>`` value."""
+
+        def __init__(self) -> None:
+            super().__init__(name="F32x8")
+
+    f32x8 = F32x8Type()
+    _VEC = ir.VectorType(ir.FloatType(), 8)
+    _HALF_VEC = ir.VectorType(ir.HalfType(), 8)
+    _I32 = ir.IntType(32)
+
+    @register_model(F32x8Type)
+    class _F32x8Model(models.PrimitiveModel):
+        def __init__(self, dmm, fe_type):  # type: ignore[no-untyped-def]
+            super().__init__(dmm, fe_type, _VEC)
+
+    @intrinsic
+    def v8_zero(typingctx):  # type: ignore[no-untyped-def]
+        """Eight +0.0 lanes."""
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return ir.Constant(_VEC, None)
+
+        return f32x8(), codegen
+
+    @intrinsic
+    def v8_load(typingctx, arr, index):  # type: ignore[no-untyped-def]
+        """Lanes ``arr[index:index+8]`` of a C-contiguous 1-D float32 array or uint16 array of
+        half bit patterns (unchecked: the caller guarantees the range)."""
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"
+                and arr.dtype in (types.float32, types.uint16)
+                and isinstance(index, types.Integer)):
+            return None
+        half = arr.dtype == types.uint16
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i = context.cast(builder, args[1], signature.args[1], types.intp)
+            ptr = builder.gep(array.data, [i])
+            if half:
+                lanes = builder.load(builder.bitcast(ptr, _HALF_VEC.as_pointer()), align=2)
+                return builder.fpext(lanes, _VEC)
+            return builder.load(builder.bitcast(ptr, _VEC.as_pointer()), align=4)
+
+        return f32x8(arr, index), codegen
+
+    @intrinsic
+    def v8_splat(typingctx, value):  # type: ignore[no-untyped-def]
+        """Eight copies of a float32 scalar."""
+        if value != types.float32:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            one = builder.insert_element(ir.Constant(_VEC, None), args[0], ir.Constant(_I32, 0))
+            return builder.shuffle_vector(one, one, ir.Constant(ir.VectorType(_I32, 8), [0] * 8))
+
+        return f32x8(value), codegen
+
+    @intrinsic
+    def v8_store(typingctx, arr, index, v):  # type: ignore[no-untyped-def]
+        """``arr[index:index+8] = v`` for a C-contiguous 1-D float32 array (unchecked)."""
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"
+                and arr.dtype == types.float32 and arr.mutable
+                and isinstance(index, types.Integer) and v == f32x8):
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i = context.cast(builder, args[1], signature.args[1], types.intp)
+            ptr = builder.gep(array.data, [i])
+            builder.store(args[2], builder.bitcast(ptr, _VEC.as_pointer()), align=4)
+            return context.get_dummy_value()
+
+        return types.none(arr, index, v), codegen
+
+    @intrinsic
+    def v8_add(typingctx, a, b):  # type: ignore[no-untyped-def]
+        """Lane-wise ``a + b``."""
+        if a != f32x8 or b != f32x8:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.fadd(args[0], args[1])
+
+        return f32x8(a, b), codegen
+
+    @intrinsic
+    def v8_fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+        """Lane-wise ``a * b + c`` (fused where the target has FMA)."""
+        if a != f32x8 or b != f32x8 or c != f32x8:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(_VEC, [_VEC, _VEC, _VEC]),
+                "llvm.fmuladd.v8f32")
+            return builder.call(fn, list(args))
+
+        return f32x8(a, b, c), codegen
+
+    def _shuffle(builder, v, lanes):  # type: ignore[no-untyped-def]
+        mask = ir.Constant(ir.VectorType(_I32, len(lanes)), list(lanes))
+        return builder.shuffle_vector(v, v, mask)
+
+    @intrinsic
+    def v8_hsum(typingctx, v):  # type: ignore[no-untyped-def]
+        """Sum of the lanes, in the fixed order ``((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))``."""
+        if v != f32x8:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            s4 = builder.fadd(_shuffle(builder, args[0], (0, 1, 2, 3)),
+                              _shuffle(builder, args[0], (4, 5, 6, 7)))
+            s2 = builder.fadd(_shuffle(builder, s4, (0, 1)), _shuffle(builder, s4, (2, 3)))
+            return builder.fadd(builder.extract_element(s2, ir.Constant(_I32, 0)),
+                                builder.extract_element(s2, ir.Constant(_I32, 1)))
+
+        return types.float32(v), codegen
