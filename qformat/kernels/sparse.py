@@ -37,12 +37,6 @@ from ._jit import exact, fast, prange
 from ._sparse_common import SparseArrays, check_arrays, check_content
 from .bitpack import (
     _CHUNK,
-    _FIELD_BYTE,
-    _FIELD_CODE,
-    _FIELD_COUNT,
-    _FIELD_FIRST,
-    _FIELD_MASK,
-    _FIELD_MULT,
     _bf16_f32,
     _chunk_dot,
     _expand_scales,
@@ -208,127 +202,52 @@ def _f16_bits_to_f32_bits(src, dst):  # pragma: no cover - compiled
 
 
 # -- batch 1: one fused kernel ---------------------------------------------------------------------
-#: second-order values per work item of the transposing pass (64 bytes of F16: one cache line)
-_H_BLOCK = 32
-
-
-@fast
-def _transpose_codes(sc, zc, tc):  # pragma: no cover - compiled
-    """tc[0|1, b, g] = byte b of group g's scale|zero statistic codes (any shape).
-
-    The transposing passes run on the calling thread: they are short (~G * rows / 4 bytes),
-    and every extra parallel launch waits for all threads to be scheduled on a busy machine.
-    """
-    ng, n_bytes = sc.shape
-    for b0 in range(0, n_bytes, 64):
-        for g in range(ng):
-            for b in range(b0, min(b0 + 64, n_bytes)):
-                tc[0, b, g] = sc[g, b]
-                tc[1, b, g] = zc[g, b]
-
-
 @fast(inline="always")
-def _transpose_8x8(a0, a1, a2, a3, a4, a5, a6, a7):  # pragma: no cover - compiled
-    """Transpose the 8x8 byte matrix held in eight little-endian uint64 rows (three rounds of
-    swapping 1-, 2- and 4-byte blocks): byte i of output j is byte j of input i."""
+def _tile_codes(sc, zc, n_bytes, b0, nb, tcs, t, ng):  # pragma: no cover - compiled
+    """tcs[t, 0|1, b, g] = byte ``b0 + b`` of group g's scale|zero statistic codes for b < nb,
+    zero after (one extra byte: a code straddling two bytes reads the next one): groups
+    contiguous. Each group's bytes are one contiguous read, so every cache line is fetched
+    once per tile; indices are unsigned (no wraparound selects)."""
     u = np.uint64
-    m1 = u(0x00FF00FF00FF00FF)
-    m2 = u(0x0000FFFF0000FFFF)
-    m4 = u(0x00000000FFFFFFFF)
-    t = ((a0 >> u(8)) ^ a1) & m1
-    a1 ^= t
-    a0 ^= t << u(8)
-    t = ((a2 >> u(8)) ^ a3) & m1
-    a3 ^= t
-    a2 ^= t << u(8)
-    t = ((a4 >> u(8)) ^ a5) & m1
-    a5 ^= t
-    a4 ^= t << u(8)
-    t = ((a6 >> u(8)) ^ a7) & m1
-    a7 ^= t
-    a6 ^= t << u(8)
-    t = ((a0 >> u(16)) ^ a2) & m2
-    a2 ^= t
-    a0 ^= t << u(16)
-    t = ((a1 >> u(16)) ^ a3) & m2
-    a3 ^= t
-    a1 ^= t << u(16)
-    t = ((a4 >> u(16)) ^ a6) & m2
-    a6 ^= t
-    a4 ^= t << u(16)
-    t = ((a5 >> u(16)) ^ a7) & m2
-    a7 ^= t
-    a5 ^= t << u(16)
-    t = ((a0 >> u(32)) ^ a4) & m4
-    a4 ^= t
-    a0 ^= t << u(32)
-    t = ((a1 >> u(32)) ^ a5) & m4
-    a5 ^= t
-    a1 ^= t << u(32)
-    t = ((a2 >> u(32)) ^ a6) & m4
-    a6 ^= t
-    a2 ^= t << u(32)
-    t = ((a3 >> u(32)) ^ a7) & m4
-    a7 ^= t
-    a3 ^= t << u(32)
-    return a0, a1, a2, a3, a4, a5, a6, a7
+    end = u(min(nb, n_bytes - b0))
+    tu = u(t)
+    for g in range(u(ng)):
+        for b in range(end):
+            tcs[tu, u(0), b, g] = sc[g, u(b0) + b]
+            tcs[tu, u(1), b, g] = zc[g, u(b0) + b]
+        for b in range(end, u(nb + 1)):
+            tcs[tu, u(0), b, g] = 0
+            tcs[tu, u(1), b, g] = 0
 
 
 @fast(inline="always")
-def _transpose_words(src, dst, s, w, g):  # pragma: no cover - compiled
-    o = _transpose_8x8(src[g, w], src[g + 1, w], src[g + 2, w], src[g + 3, w],
-                       src[g + 4, w], src[g + 5, w], src[g + 6, w], src[g + 7, w])
-    g8 = g // 8
-    b = 8 * w
-    dst[s, b, g8] = o[0]
-    dst[s, b + 1, g8] = o[1]
-    dst[s, b + 2, g8] = o[2]
-    dst[s, b + 3, g8] = o[3]
-    dst[s, b + 4, g8] = o[4]
-    dst[s, b + 5, g8] = o[5]
-    dst[s, b + 6, g8] = o[6]
-    dst[s, b + 7, g8] = o[7]
-
-
-@fast
-def _transpose_codes8(sc64, zc64, tc64):  # pragma: no cover - compiled
-    """:func:`_transpose_codes` when groups and bytes come in eights: 8x8 blocks as words."""
-    ng, nw = sc64.shape
-    for w in range(nw):
-        for g in range(0, ng, 8):
-            _transpose_words(sc64, tc64, 0, w, g)
-            _transpose_words(zc64, tc64, 1, w, g)
-
-
-@fast(inline="always")
-def _second_order(a16, a32, kind, so, p, h0, h1, ng):  # pragma: no cover - compiled
-    """so[p, h, g] = second-order value [g, h] as float32 for h0 <= h < h1, every group."""
-    if kind == 0:
-        for g in range(ng):
-            for h in range(h0, h1):
-                so[p, h, g] = a32[g, h]
-    elif kind == 1:
-        for g in range(ng):
-            for h in range(h0, h1):
-                so[p, h, g] = _half_f32(a16[g, h])
-    else:
-        for g in range(ng):
-            for h in range(h0, h1):
-                so[p, h, g] = _bf16_f32(a16[g, h])
-
-
-@fast
-def _transpose_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind,
-                            so):  # pragma: no cover - compiled
-    """so[0..3, h, g] = the four second-order values [g, h] as float32, transposed so that a
-    row's values of every group are contiguous."""
-    n_h, ng = so.shape[1], so.shape[2]
-    for h0 in range(0, n_h, _H_BLOCK):
-        h1 = min(h0 + _H_BLOCK, n_h)
-        _second_order(ss16, ss32, kind, so, 0, h0, h1, ng)
-        _second_order(sz16, sz32, kind, so, 1, h0, h1, ng)
-        _second_order(zs16, zs32, kind, so, 2, h0, h1, ng)
-        _second_order(zz16, zz32, kind, so, 3, h0, h1, ng)
+def _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind, xsum, h0, nh,
+                       ng, so, t):  # pragma: no cover - compiled
+    """For the second-order rows h0..h0+nh-1, per group: so[t, 0] = s_s, so[t, 1] = s_z,
+    so[t, 2] = s_s * z_s * (sum of x over the group), so[t, 3] = z_z (QF-SPARSE-021), so that
+    a row's zero-point term is ``so2 * (code_s - so1) * (code_z - so3)``."""
+    for g in range(ng):
+        for hh in range(nh):
+            h = h0 + hh
+            if kind == 0:
+                a = ss32[g, h]
+                b = sz32[g, h]
+                c = zs32[g, h]
+                d = zz32[g, h]
+            elif kind == 1:
+                a = _half_f32(ss16[g, h])
+                b = _half_f32(sz16[g, h])
+                c = _half_f32(zs16[g, h])
+                d = _half_f32(zz16[g, h])
+            else:
+                a = _bf16_f32(ss16[g, h])
+                b = _bf16_f32(sz16[g, h])
+                c = _bf16_f32(zs16[g, h])
+                d = _bf16_f32(zz16[g, h])
+            so[t, 0, hh, g] = a
+            so[t, 1, hh, g] = b
+            so[t, 2, hh, g] = a * c * xsum[g]
+            so[t, 3, hh, g] = d
 
 
 @fast(inline="always")
@@ -348,50 +267,52 @@ def _outlier_dot(row_ptr, col_idx, v16, v32, vkind, x, r):  # pragma: no cover -
 
 
 @fast(parallel=True)
-def _linear_one(codes, bits, xp, xs, x0, xsum, k, gsz, ng, tc, so, stat_bits, stat_group,
-                row_ptr, col_idx, v16, v32, vkind, acc, st, sw,
-                out):  # pragma: no cover - compiled
-    """x @ W.T for one x: per block of 8 rows (one chunk of statistic codes), decode the rows'
-    statistics (vectorized over groups, from the transposed ``tc``/``so``) into per-thread
-    scratch, then give each row bitpack's chunk GEMV with those scales and float zero points,
-    plus its outliers. Nothing of size rows x G is materialised.
+def _linear_one(codes, bits, xp, xs, x0, xsum, k, gsz, ng, sc, zc, ss16, ss32, sz16, sz32,
+                zs16, zs32, zz16, zz32, skind, stat_bits, stat_group, row_ptr, col_idx, v16, v32,
+                vkind, tcs, so, st, sw, out):  # pragma: no cover - compiled
+    """x @ W.T for one x, straight from the stored statistics (no per-call transposition).
 
-    The codes of 8 rows are rebuilt from bitpack's chunk fields into ``acc`` [code, group];
-    a row's values are ``s2 * (code - z2)`` with its second-order pair (QF-SPARSE-021).
+    Per tile of 64 rows: copy the tile's statistic code bytes (8 * ``stat_bits`` per group)
+    into per-thread scratch with groups contiguous, and decode the tile's second-order rows
+    there; then per row, its codes are two-byte windows of that scratch (uniform shift across
+    groups: vectorized, no branches), its scales ``s2 * (code - z2)`` (QF-SPARSE-021) feed
+    bitpack's chunk GEMV, its zero points fold into one dot with the group sums of x, plus the
+    row's outliers. Nothing of size rows x G is materialised; every row is computed by one
+    thread in a fixed order, so the thread count does not change the result.
     """
     rows = codes.shape[0]
+    n_bytes = sc.shape[1]
     nw = k // _CHUNK
     cpg = gsz // _CHUNK
-    nf = _FIELD_COUNT[stat_bits]
-    for blk in prange((rows + _CHUNK - 1) // _CHUNK):
+    mask = np.uint32((1 << stat_bits) - 1)
+    tile_bytes = _ROW_CHUNK // _CHUNK * stat_bits
+    for tile in prange((rows + _ROW_CHUNK - 1) // _ROW_CHUNK):
         t = numba.get_thread_id()
-        base = blk * stat_bits
-        for f in range(nf):  # a code's first field sets acc, a second one adds to it
-            b = base + _FIELD_BYTE[stat_bits, f]
-            m = _FIELD_MASK[stat_bits, f]
-            c = _FIELD_CODE[stat_bits, f]
-            mult = _FIELD_MULT[stat_bits, f]
-            if _FIELD_FIRST[stat_bits, f]:
-                for g in range(ng):
-                    acc[t, 0, c, g] = np.float32(tc[0, b, g] & m) * mult
-                    acc[t, 1, c, g] = np.float32(tc[1, b, g] & m) * mult
-            else:
-                for g in range(ng):
-                    acc[t, 0, c, g] += np.float32(tc[0, b, g] & m) * mult
-                    acc[t, 1, c, g] += np.float32(tc[1, b, g] & m) * mult
-        for c in range(min(_CHUNK, rows - _CHUNK * blk)):
-            r = _CHUNK * blk + c
-            h = r // stat_group
+        r0 = tile * _ROW_CHUNK
+        r1 = min(r0 + _ROW_CHUNK, rows)
+        b0 = tile * tile_bytes
+        _tile_codes(sc, zc, n_bytes, b0, tile_bytes, tcs, t, ng)
+        h0 = r0 // stat_group
+        _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, skind, xsum, h0,
+                           (r1 - 1) // stat_group - h0 + 1, ng, so, t)
+        for r in range(r0, r1):
+            hh = r // stat_group - h0
+            pos = (r - r0) * stat_bits  # bit position of the row's code in the tile's bytes
+            lo = pos >> 3
+            sh = np.uint32(pos & 7)
             a = np.float32(0)
             for g in range(ng):
-                s = so[0, h, g] * (acc[t, 0, c, g] - so[1, h, g])
-                st[t, g] = s
-                a += s * (so[2, h, g] * (acc[t, 1, c, g] - so[3, h, g])) * xsum[g]
+                ws = np.uint32(tcs[t, 0, lo, g]) | (np.uint32(tcs[t, 0, lo + 1, g]) << 8)
+                wz = np.uint32(tcs[t, 1, lo, g]) | (np.uint32(tcs[t, 1, lo + 1, g]) << 8)
+                d = np.float32((ws >> sh) & mask) - so[t, 1, hh, g]
+                st[t, g] = so[t, 0, hh, g] * d
+                a += so[t, 2, hh, g] * d * (np.float32((wz >> sh) & mask) - so[t, 3, hh, g])
             _expand_scales(st, t, sw, t, ng, cpg, nw)
             y = _chunk_dot(codes, r, bits, xp, sw, t, nw) - a
             if nw * _CHUNK < k:
                 y += st[t, ng - 1] * _tail_dot(codes, r, bits, xs, nw * _CHUNK, k)
             out[r] = y + _outlier_dot(row_ptr, col_idx, v16, v32, vkind, x0, r)
+
 
 # -- argument plumbing --------------------------------------------------------------------------
 _NO16_2 = np.zeros((0, 0), dtype=np.uint16)
@@ -576,7 +497,7 @@ def linear(x: np.ndarray, a: SparseArrays, *, validate: bool = True) -> np.ndarr
 
 
 def _linear_fused(x: np.ndarray, a: SparseArrays) -> np.ndarray:
-    """Batch 1, groups on 8-code chunks: statistics transposed once, then :func:`_linear_one`."""
+    """Batch 1, groups on 8-code chunks: one launch of :func:`_linear_one`."""
     geo = a.geometry
     rows, k, bits, ng = geo.rows, geo.k, geo.bits, geo.groups
     xs = _ro(np.ascontiguousarray(x[0, a.perm] if a.perm is not None else x[0]))
@@ -584,29 +505,21 @@ def _linear_fused(x: np.ndarray, a: SparseArrays) -> np.ndarray:
     gsz = a.group_size
     nw, cpg = k // _CHUNK, gsz // _CHUNK
     threads = numba.config.NUMBA_NUM_THREADS  # thread ids index the scratch
-    n_bytes = a.scale_codes.shape[1]
-    # transposed statistic codes, zero past the end so a short last chunk of rows reads zeros
-    tc = np.empty((2, n_bytes + a.stat_bits, ng), dtype=np.uint8)
-    tc[:, n_bytes:] = 0
-    so = np.empty((4, a.scale_scales.shape[1], ng), dtype=np.float32)
-    acc = np.empty((threads, 2, _CHUNK, ng), dtype=np.float32)
+    # per tile: its code bytes plus one, and the second-order rows its rows span
+    tcs = np.empty((threads, 2, _ROW_CHUNK // _CHUNK * a.stat_bits + 1, ng), dtype=np.uint8)
+    so = np.empty((threads, 4, min(_ROW_CHUNK, (_ROW_CHUNK - 1) // a.stat_group + 2), ng),
+                  dtype=np.float32)
     st = np.empty((threads, ng), dtype=np.float32)
     sw = np.empty((threads, max(nw, ng * cpg if cpg <= 8 else 0)), dtype=np.float32)
     sd = a.stat_dtype
     v16, v32 = _slots(a.values, a.value_dtype)
     out = np.empty(rows, dtype=np.float32)
     with bitpack._threads_for(rows * k):
-        if ng % 8 == 0 and n_bytes % 8 == 0:
-            _transpose_codes8(_ro(a.scale_codes.view(np.uint64)),
-                              _ro(a.zero_codes.view(np.uint64)), tc.view(np.uint64))
-        else:
-            _transpose_codes(_ro(a.scale_codes), _ro(a.zero_codes), tc)
-        _transpose_second_order(*_slots(a.scale_scales, sd), *_slots(a.scale_zeros, sd),
-                                *_slots(a.zero_scales, sd), *_slots(a.zero_zeros, sd), _KIND[sd],
-                                so)
         xp = bitpack._chunk_planes(xs, k, bits, bitpack._N_FIELDS[bits])
         xsum = bitpack._group_sums(xs, k, gsz, ng)
-        _linear_one(_ro(a.codes), bits, xp, xs, x0, xsum, k, gsz, ng, _ro(tc), _ro(so),
+        _linear_one(_ro(a.codes), bits, xp, xs, x0, xsum, k, gsz, ng, _ro(a.scale_codes),
+                    _ro(a.zero_codes), *_slots(a.scale_scales, sd), *_slots(a.scale_zeros, sd),
+                    *_slots(a.zero_scales, sd), *_slots(a.zero_zeros, sd), _KIND[sd],
                     a.stat_bits, a.stat_group, _ro(a.row_ptr.astype(np.int64)),
-                    _columns(a.col_idx), v16, v32, _KIND[a.value_dtype], acc, st, sw, out)
+                    _columns(a.col_idx), v16, v32, _KIND[a.value_dtype], tcs, so, st, sw, out)
     return out
