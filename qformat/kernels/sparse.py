@@ -203,6 +203,76 @@ def _f16_bits_to_f32_bits(src, dst):  # pragma: no cover - compiled
 
 # -- batch 1: one fused kernel ---------------------------------------------------------------------
 @fast(inline="always")
+def _transpose_8x8(a0, a1, a2, a3, a4, a5, a6, a7):  # pragma: no cover - compiled
+    """Transpose the 8x8 byte matrix held in eight little-endian uint64 rows (three rounds of
+    swapping 1-, 2- and 4-byte blocks): byte i of output j is byte j of input i."""
+    u = np.uint64
+    m1 = u(0x00FF00FF00FF00FF)
+    m2 = u(0x0000FFFF0000FFFF)
+    m4 = u(0x00000000FFFFFFFF)
+    t = ((a0 >> u(8)) ^ a1) & m1
+    a1 ^= t
+    a0 ^= t << u(8)
+    t = ((a2 >> u(8)) ^ a3) & m1
+    a3 ^= t
+    a2 ^= t << u(8)
+    t = ((a4 >> u(8)) ^ a5) & m1
+    a5 ^= t
+    a4 ^= t << u(8)
+    t = ((a6 >> u(8)) ^ a7) & m1
+    a7 ^= t
+    a6 ^= t << u(8)
+    t = ((a0 >> u(16)) ^ a2) & m2
+    a2 ^= t
+    a0 ^= t << u(16)
+    t = ((a1 >> u(16)) ^ a3) & m2
+    a3 ^= t
+    a1 ^= t << u(16)
+    t = ((a4 >> u(16)) ^ a6) & m2
+    a6 ^= t
+    a4 ^= t << u(16)
+    t = ((a5 >> u(16)) ^ a7) & m2
+    a7 ^= t
+    a5 ^= t << u(16)
+    t = ((a0 >> u(32)) ^ a4) & m4
+    a4 ^= t
+    a0 ^= t << u(32)
+    t = ((a1 >> u(32)) ^ a5) & m4
+    a5 ^= t
+    a1 ^= t << u(32)
+    t = ((a2 >> u(32)) ^ a6) & m4
+    a6 ^= t
+    a2 ^= t << u(32)
+    t = ((a3 >> u(32)) ^ a7) & m4
+    a7 ^= t
+    a3 ^= t << u(32)
+    return a0, a1, a2, a3, a4, a5, a6, a7
+
+
+@fast(inline="always")
+def _tile_words(src64, w0, nw, tc64, t, s, ng):  # pragma: no cover - compiled
+    """tc64[t, s, 8w + j, g // 8] = bytes j of the words ``w0 + w`` of the groups g..g+7
+    (w < nw), transposed 8x8 so that byte i of each stored word is group g + i: the tile's
+    code bytes with groups contiguous, eight times fewer loads and stores than byte copies."""
+    for w in range(nw):
+        for g in range(0, ng, 8):
+            o = _transpose_8x8(src64[g, w0 + w], src64[g + 1, w0 + w], src64[g + 2, w0 + w],
+                               src64[g + 3, w0 + w], src64[g + 4, w0 + w],
+                               src64[g + 5, w0 + w], src64[g + 6, w0 + w],
+                               src64[g + 7, w0 + w])
+            g8 = g // 8
+            b = 8 * w
+            tc64[t, s, b, g8] = o[0]
+            tc64[t, s, b + 1, g8] = o[1]
+            tc64[t, s, b + 2, g8] = o[2]
+            tc64[t, s, b + 3, g8] = o[3]
+            tc64[t, s, b + 4, g8] = o[4]
+            tc64[t, s, b + 5, g8] = o[5]
+            tc64[t, s, b + 6, g8] = o[6]
+            tc64[t, s, b + 7, g8] = o[7]
+
+
+@fast(inline="always")
 def _tile_codes(sc, zc, n_bytes, b0, nb, tcs, t, ng):  # pragma: no cover - compiled
     """tcs[t, 0|1, b, g] = byte ``b0 + b`` of group g's scale|zero statistic codes for b < nb,
     zero after (one extra byte: a code straddling two bytes reads the next one): groups
@@ -225,51 +295,96 @@ def _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind, xsu
                        ng, so, t):  # pragma: no cover - compiled
     """For the second-order rows h0..h0+nh-1, per group: so[t, 0] = s_s, so[t, 1] = s_z,
     so[t, 2] = s_s * z_s * (sum of x over the group), so[t, 3] = z_z (QF-SPARSE-021), so that
-    a row's zero-point term is ``so2 * (code_s - so1) * (code_z - so3)``."""
-    for g in range(ng):
-        for hh in range(nh):
-            h = h0 + hh
-            if kind == 0:
-                a = ss32[g, h]
-                b = sz32[g, h]
-                c = zs32[g, h]
-                d = zz32[g, h]
-            elif kind == 1:
-                a = _half_f32(ss16[g, h])
-                b = _half_f32(sz16[g, h])
-                c = _half_f32(zs16[g, h])
-                d = _half_f32(zz16[g, h])
-            else:
-                a = _bf16_f32(ss16[g, h])
-                b = _bf16_f32(sz16[g, h])
-                c = _bf16_f32(zs16[g, h])
-                d = _bf16_f32(zz16[g, h])
-            so[t, 0, hh, g] = a
-            so[t, 1, hh, g] = b
-            so[t, 2, hh, g] = a * c * xsum[g]
-            so[t, 3, hh, g] = d
+    a row's zero-point term is ``so2 * (code_s - so1) * (code_z - so3)``. Each group's values
+    are one contiguous read; indices are unsigned."""
+    u = np.uint64
+    tu = u(t)
+    hb = u(h0)
+    if kind == 0:
+        for g in range(u(ng)):
+            for hh in range(u(nh)):
+                a = ss32[g, hb + hh]
+                so[tu, u(0), hh, g] = a
+                so[tu, u(1), hh, g] = sz32[g, hb + hh]
+                so[tu, u(2), hh, g] = a * zs32[g, hb + hh] * xsum[g]
+                so[tu, u(3), hh, g] = zz32[g, hb + hh]
+    elif kind == 1:
+        for g in range(u(ng)):
+            for hh in range(u(nh)):
+                a = _half_f32(ss16[g, hb + hh])
+                so[tu, u(0), hh, g] = a
+                so[tu, u(1), hh, g] = _half_f32(sz16[g, hb + hh])
+                so[tu, u(2), hh, g] = a * _half_f32(zs16[g, hb + hh]) * xsum[g]
+                so[tu, u(3), hh, g] = _half_f32(zz16[g, hb + hh])
+    else:
+        for g in range(u(ng)):
+            for hh in range(u(nh)):
+                a = _bf16_f32(ss16[g, hb + hh])
+                so[tu, u(0), hh, g] = a
+                so[tu, u(1), hh, g] = _bf16_f32(sz16[g, hb + hh])
+                so[tu, u(2), hh, g] = a * _bf16_f32(zs16[g, hb + hh]) * xsum[g]
+                so[tu, u(3), hh, g] = _bf16_f32(zz16[g, hb + hh])
 
 
 @fast(inline="always")
-def _outlier_dot(row_ptr, col_idx, v16, v32, vkind, x, r):  # pragma: no cover - compiled
-    """Row r's outliers dotted with x (original column order)."""
+def _outlier_dot_stored(row_ptr, col_idx, v16, v32, vkind, x, r):  # pragma: no cover
+    """Row r's outliers dotted with x (original column order), F32 or BF16 values."""
     o = np.float32(0)
     if vkind == 0:
         for j in range(row_ptr[r], row_ptr[r + 1]):
             o += v32[j] * x[col_idx[j]]
-    elif vkind == 1:
-        for j in range(row_ptr[r], row_ptr[r + 1]):
-            o += _half_f32(v16[j]) * x[col_idx[j]]
     else:
         for j in range(row_ptr[r], row_ptr[r + 1]):
             o += _bf16_f32(v16[j]) * x[col_idx[j]]
     return o
 
 
+@fast(inline="always")
+def _outlier_dot(row_ptr, col_idx, ov, tu, j0, x, r):  # pragma: no cover - compiled
+    """Row r's outliers dotted with x, values already float32 in ov[tu, j - j0]."""
+    o = np.float32(0)
+    for j in range(row_ptr[r], row_ptr[r + 1]):
+        o += ov[tu, np.uint64(j - j0)] * x[col_idx[j]]
+    return o
+
+
+@fast(inline="always")
+def _row_statistics(tcs, so, st, sw, tu, lo, sh, hh, mask, ng, cpg,
+                    nw):  # pragma: no cover - compiled
+    """One row's scales (QF-SPARSE-021) into sw[tu] per chunk (and st[tu] per group), and
+    its zero-point term ``sum_g s * z * (sum of x over g)`` returned.
+
+    The row's codes are the two-byte windows at byte ``lo`` of the tile's transposed code
+    bytes, shifted by ``sh``: the same shift for every group, so the loop vectorizes. With 1
+    or 2 chunks per group the expansion to chunks is fused in (no second pass)."""
+    u = np.uint64
+    hi = lo + u(1)
+    a = np.float32(0)
+    if cpg == 2:
+        for g in range(u(ng)):
+            ws = np.uint32(tcs[tu, u(0), lo, g]) | (np.uint32(tcs[tu, u(0), hi, g]) << 8)
+            wz = np.uint32(tcs[tu, u(1), lo, g]) | (np.uint32(tcs[tu, u(1), hi, g]) << 8)
+            d = np.float32((ws >> sh) & mask) - so[tu, u(1), hh, g]
+            s = so[tu, u(0), hh, g] * d
+            st[tu, g] = s
+            sw[tu, u(2) * g] = s
+            sw[tu, u(2) * g + u(1)] = s
+            a += so[tu, u(2), hh, g] * d * (np.float32((wz >> sh) & mask) - so[tu, u(3), hh, g])
+        return a
+    for g in range(u(ng)):
+        ws = np.uint32(tcs[tu, u(0), lo, g]) | (np.uint32(tcs[tu, u(0), hi, g]) << 8)
+        wz = np.uint32(tcs[tu, u(1), lo, g]) | (np.uint32(tcs[tu, u(1), hi, g]) << 8)
+        d = np.float32((ws >> sh) & mask) - so[tu, u(1), hh, g]
+        st[tu, g] = so[tu, u(0), hh, g] * d
+        a += so[tu, u(2), hh, g] * d * (np.float32((wz >> sh) & mask) - so[tu, u(3), hh, g])
+    _expand_scales(st, tu, sw, tu, ng, cpg, nw)
+    return a
+
+
 @fast(parallel=True)
-def _linear_one(codes, bits, xp, xs, x0, xsum, k, gsz, ng, sc, zc, ss16, ss32, sz16, sz32,
-                zs16, zs32, zz16, zz32, skind, stat_bits, stat_group, row_ptr, col_idx, v16, v32,
-                vkind, tcs, so, st, sw, out):  # pragma: no cover - compiled
+def _linear_one(codes, bits, xp, xs, x0, xsum, k, gsz, ng, sc, zc, sc64, zc64, words, ss16,
+                ss32, sz16, sz32, zs16, zs32, zz16, zz32, skind, stat_bits, stat_group, row_ptr,
+                col_idx, v16, v32, vkind, tc64, so, st, sw, ov, out):  # pragma: no cover - compiled
     """x @ W.T for one x, straight from the stored statistics (no per-call transposition).
 
     Per tile of 64 rows: copy the tile's statistic code bytes (8 * ``stat_bits`` per group)
@@ -285,34 +400,43 @@ def _linear_one(codes, bits, xp, xs, x0, xsum, k, gsz, ng, sc, zc, ss16, ss32, s
     nw = k // _CHUNK
     cpg = gsz // _CHUNK
     mask = np.uint32((1 << stat_bits) - 1)
+    u = np.uint64
     tile_bytes = _ROW_CHUNK // _CHUNK * stat_bits
     for tile in prange((rows + _ROW_CHUNK - 1) // _ROW_CHUNK):
         t = numba.get_thread_id()
         r0 = tile * _ROW_CHUNK
         r1 = min(r0 + _ROW_CHUNK, rows)
         b0 = tile * tile_bytes
-        _tile_codes(sc, zc, n_bytes, b0, tile_bytes, tcs, t, ng)
+        # a view made here, from the scratch argument: numba's parfor marks arguments
+        # noalias, so the two views must not arrive as two arguments
+        tcs = tc64.view(np.uint8)
+        if words:
+            w0 = tile * stat_bits
+            nwt = min(stat_bits, n_bytes // 8 - w0)
+            _tile_words(sc64, w0, nwt, tc64, t, 0, ng)
+            _tile_words(zc64, w0, nwt, tc64, t, 1, ng)
+        else:
+            _tile_codes(sc, zc, n_bytes, b0, tile_bytes, tcs, t, ng)
         h0 = r0 // stat_group
         _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, skind, xsum, h0,
                            (r1 - 1) // stat_group - h0 + 1, ng, so, t)
+        tu = u(t)
+        j0 = row_ptr[r0]
+        if vkind == 1:  # the tile's F16 outlier values, converted in one vectorized pass
+            for j in range(j0, row_ptr[r1]):
+                ov[tu, u(j - j0)] = _half_f32(v16[j])
         for r in range(r0, r1):
-            hh = r // stat_group - h0
             pos = (r - r0) * stat_bits  # bit position of the row's code in the tile's bytes
-            lo = pos >> 3
-            sh = np.uint32(pos & 7)
-            a = np.float32(0)
-            for g in range(ng):
-                ws = np.uint32(tcs[t, 0, lo, g]) | (np.uint32(tcs[t, 0, lo + 1, g]) << 8)
-                wz = np.uint32(tcs[t, 1, lo, g]) | (np.uint32(tcs[t, 1, lo + 1, g]) << 8)
-                d = np.float32((ws >> sh) & mask) - so[t, 1, hh, g]
-                st[t, g] = so[t, 0, hh, g] * d
-                a += so[t, 2, hh, g] * d * (np.float32((wz >> sh) & mask) - so[t, 3, hh, g])
-            _expand_scales(st, t, sw, t, ng, cpg, nw)
+            a = _row_statistics(tcs, so, st, sw, tu, u(pos >> 3), np.uint32(pos & 7),
+                                u(r // stat_group - h0), mask, ng, cpg, nw)
             y = _chunk_dot(codes, r, bits, xp, sw, t, nw) - a
             if nw * _CHUNK < k:
                 y += st[t, ng - 1] * _tail_dot(codes, r, bits, xs, nw * _CHUNK, k)
-            out[r] = y + _outlier_dot(row_ptr, col_idx, v16, v32, vkind, x0, r)
-
+            if vkind == 1:
+                y += _outlier_dot(row_ptr, col_idx, ov, tu, j0, x0, r)
+            else:
+                y += _outlier_dot_stored(row_ptr, col_idx, v16, v32, vkind, x0, r)
+            out[r] = y
 
 # -- argument plumbing --------------------------------------------------------------------------
 _NO16_2 = np.zeros((0, 0), dtype=np.uint16)
@@ -496,6 +620,19 @@ def linear(x: np.ndarray, a: SparseArrays, *, validate: bool = True) -> np.ndarr
     return y
 
 
+_NO64_2 = np.zeros((0, 0), dtype=np.uint64)
+
+
+def _codes_as_words(a: SparseArrays) -> tuple[np.ndarray, np.ndarray] | None:
+    """The statistic codes as uint64 words [G, bytes / 8] when groups and bytes come in eights
+    and both arrays are 8-byte aligned (the 8x8 word transposition), else None (byte copies)."""
+    codes = (a.scale_codes, a.zero_codes)
+    if a.geometry.groups % 8 or a.scale_codes.shape[1] % 8 or any(
+            c.ctypes.data % 8 or not c.flags.c_contiguous for c in codes):
+        return None
+    return _ro(codes[0].view(np.uint64)), _ro(codes[1].view(np.uint64))
+
+
 def _linear_fused(x: np.ndarray, a: SparseArrays) -> np.ndarray:
     """Batch 1, groups on 8-code chunks: one launch of :func:`_linear_one`."""
     geo = a.geometry
@@ -506,20 +643,30 @@ def _linear_fused(x: np.ndarray, a: SparseArrays) -> np.ndarray:
     nw, cpg = k // _CHUNK, gsz // _CHUNK
     threads = numba.config.NUMBA_NUM_THREADS  # thread ids index the scratch
     # per tile: its code bytes plus one, and the second-order rows its rows span
-    tcs = np.empty((threads, 2, _ROW_CHUNK // _CHUNK * a.stat_bits + 1, ng), dtype=np.uint8)
+    # the tile's code bytes (groups padded to eights) plus a zero byte, as words
+    tc64 = np.zeros((threads, 2, _ROW_CHUNK // _CHUNK * a.stat_bits + 1, -(-ng // 8)),
+                    dtype=np.uint64)
+    as_words = _codes_as_words(a)
+    words = as_words is not None
+    sc64, zc64 = as_words if as_words is not None else (_ro(_NO64_2), _ro(_NO64_2))
     so = np.empty((threads, 4, min(_ROW_CHUNK, (_ROW_CHUNK - 1) // a.stat_group + 2), ng),
                   dtype=np.float32)
     st = np.empty((threads, ng), dtype=np.float32)
     sw = np.empty((threads, max(nw, ng * cpg if cpg <= 8 else 0)), dtype=np.float32)
     sd = a.stat_dtype
     v16, v32 = _slots(a.values, a.value_dtype)
+    row_ptr = a.row_ptr.astype(np.int64)
+    # F16 outlier values of a tile, converted once per call (the most any tile holds)
+    tile_nnz = np.diff(row_ptr[np.r_[0:rows:_ROW_CHUNK, rows]]).max(initial=0)
+    ov = np.empty((threads, tile_nnz if a.value_dtype == "F16" else 0), dtype=np.float32)
     out = np.empty(rows, dtype=np.float32)
     with bitpack._threads_for(rows * k):
         xp = bitpack._chunk_planes(xs, k, bits, bitpack._N_FIELDS[bits])
         xsum = bitpack._group_sums(xs, k, gsz, ng)
         _linear_one(_ro(a.codes), bits, xp, xs, x0, xsum, k, gsz, ng, _ro(a.scale_codes),
-                    _ro(a.zero_codes), *_slots(a.scale_scales, sd), *_slots(a.scale_zeros, sd),
-                    *_slots(a.zero_scales, sd), *_slots(a.zero_zeros, sd), _KIND[sd],
-                    a.stat_bits, a.stat_group, _ro(a.row_ptr.astype(np.int64)),
-                    _columns(a.col_idx), v16, v32, _KIND[a.value_dtype], tcs, so, st, sw, out)
+                    _ro(a.zero_codes), sc64, zc64, words, *_slots(a.scale_scales, sd),
+                    *_slots(a.scale_zeros, sd), *_slots(a.zero_scales, sd),
+                    *_slots(a.zero_zeros, sd), _KIND[sd],
+                    a.stat_bits, a.stat_group, _ro(row_ptr), _columns(a.col_idx), v16, v32,
+                    _KIND[a.value_dtype], tc64, so, st, sw, ov, out)
     return out

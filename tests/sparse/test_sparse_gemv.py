@@ -1,7 +1,9 @@
-"""The fused batch-1 sparse GEMV (statistics transposed per call, decoded per 8-row block):
+"""The fused batch-1 sparse GEMV (statistics read per 64-row tile inside the parallel kernel):
 its paths against the reference, and the same bits whatever the thread count."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numba
 import numpy as np
@@ -77,3 +79,42 @@ def test_thread_count_does_not_change_the_result():
         numba.set_num_threads(previous)
     assert np.array_equal(one.view(np.uint32), two.view(np.uint32))
     close(one, ref.linear(x, a), 640)
+
+
+def misaligned(arr: np.ndarray) -> np.ndarray:
+    """A copy of ``arr`` whose data starts one byte past an 8-byte boundary."""
+    buf = np.empty(arr.nbytes + 16, dtype=np.uint8)
+    start = (-buf.ctypes.data) % 8 + 1
+    out = buf[start:start + arr.nbytes].view(arr.dtype).reshape(arr.shape)
+    out[...] = arr
+    return out
+
+
+@pytest.mark.parametrize(("rows", "k", "cfg"), [
+    # two chunks per group (expansion fused into the statistics loop), two 64-row tiles
+    (128, 256, {"bits": 3, "group_size": 16, "outlier_fraction": 0.02}),
+    # one chunk per group, a last tile holding one of its four statistic words
+    (80, 128, {"bits": 4, "group_size": 8, "stat_bits": 4, "stat_group": 5}),
+])
+def test_word_and_byte_transpositions_agree(rows, k, cfg):
+    """The 8x8 word transposition (aligned codes, groups and bytes in eights) and the byte
+    copies (anything else, here the same codes one byte off alignment) give the same bits."""
+    qt = quantized(rows, k, **cfg)
+    a = qt.layout.arrays(qt)
+    assert kernels._codes_as_words(a) is not None
+    shifted = dataclasses.replace(a, scale_codes=misaligned(a.scale_codes),
+                                  zero_codes=misaligned(a.zero_codes))
+    assert kernels._codes_as_words(shifted) is None
+    x = np.random.default_rng(rows).standard_normal((1, k)).astype(np.float32)
+    words = kernels.linear(x, a)
+    copies = kernels.linear(x, shifted)
+    assert np.array_equal(words.view(np.uint32), copies.view(np.uint32))
+    close(words, ref.linear(x, a), k)
+
+
+def test_groups_not_in_eights_take_the_byte_copies():
+    qt = quantized(64, 72, bits=3, group_size=24)  # 3 groups
+    a = qt.layout.arrays(qt)
+    assert kernels._codes_as_words(a) is None
+    x = np.random.default_rng(5).standard_normal((1, 72)).astype(np.float32)
+    close(kernels.linear(x, a), ref.linear(x, a), 72)
