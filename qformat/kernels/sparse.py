@@ -9,14 +9,20 @@ kernels (:mod:`qformat.kernels.bitpack`); this module adds what bitpack does not
 * the CSR outlier passes: added to a decoded matrix, or multiplied with ``x``.
 
 :func:`linear` (``x @ W.T``) for one x with groups of a multiple of 8 columns is one parallel
-launch (:func:`_linear_one`): the statistic codes and second-order values are transposed once
-per call on the calling thread (small), then per block of 8 rows the statistics are decoded
-into per-thread scratch and each row runs bitpack's chunk GEMV with them, plus its outliers;
-nothing of size rows x G or rows x k is materialised. Other cases (batches, other group sizes)
-take two launches: one kernel decodes the statistics to ``[rows, G]`` *and* takes the
-outliers' dot products, then the bitpack kernel runs on the base with them. :func:`dequantize`
-is the statistics, the bitpack decode, and the outlier additions. Few launches matter: on a
-busy machine every parallel region waits for both threads to be scheduled.
+launch (:func:`_linear_one`) that reads the statistics as stored, with no per-call pass on the
+calling thread: per tile of 64 rows, the tile's code bytes of every group are transposed into
+per-thread scratch (8x8 word transpositions when groups and bytes come in eights and the
+arrays are word-aligned, byte copies otherwise) and the tile's second-order rows are decoded
+there (with the group sums of x folded in); then per row, the codes are two-byte windows of
+that scratch shifted alike for every group (a branch-free loop over groups that vectorizes),
+the scales feed bitpack's chunk GEMV (expanded to chunks in the same loop for 1 or 2 chunks
+per group), the zero points fold into one dot with the group sums, and the row's outliers are
+added (F16 values converted once per tile). Nothing of size rows x G or rows x k is
+materialised. Other cases (batches, other group sizes) take two launches: one kernel decodes
+the statistics to ``[rows, G]`` *and* takes the outliers' dot products, then the bitpack
+kernel runs on the base with them. :func:`dequantize` is the statistics, the bitpack decode,
+and the outlier additions. Few launches matter: on a busy machine every parallel region waits
+for both threads to be scheduled.
 
 Every kernel is parallel over output rows (no two threads write one element), so results do
 not depend on the thread count. Side arrays arrive in typed slots (uint16 bits for F16/BF16,
