@@ -40,6 +40,8 @@ import numpy as np
 from ..errors import ArgumentError
 from . import bitpack
 from ._jit import exact, fast, prange
+from ._simd import HALF_LOADS_NATIVE
+from ._simd_sparse import half_bits_to_f32
 from ._sparse_common import SparseArrays, check_arrays, check_content
 from .bitpack import (
     _CHUNK,
@@ -314,6 +316,14 @@ def _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind, xsu
                 so[tu, u(1), hh, g] = sz32[g, hb + hh]
                 so[tu, u(2), hh, g] = a * zs32[g, hb + hh] * xsum[g]
                 so[tu, u(3), hh, g] = zz32[g, hb + hh]
+    elif kind == 1 and HALF_LOADS_NATIVE:  # one hardware conversion per value
+        for g in range(u(ng)):
+            for hh in range(u(nh)):
+                a = half_bits_to_f32(ss16[g, hb + hh])
+                so[tu, u(0), hh, g] = a
+                so[tu, u(1), hh, g] = half_bits_to_f32(sz16[g, hb + hh])
+                so[tu, u(2), hh, g] = a * half_bits_to_f32(zs16[g, hb + hh]) * xsum[g]
+                so[tu, u(3), hh, g] = half_bits_to_f32(zz16[g, hb + hh])
     elif kind == 1:
         for g in range(u(ng)):
             for hh in range(u(nh)):

@@ -13,6 +13,7 @@ import qformat
 from qformat.kernels import bitpack
 from qformat.kernels import sparse as kernels
 from qformat.kernels._ref import sparse as ref
+from qformat.kernels._simd_sparse import half_bits_to_f32
 
 from .conftest import planted
 
@@ -118,3 +119,19 @@ def test_groups_not_in_eights_take_the_byte_copies():
     assert kernels._codes_as_words(a) is None
     x = np.random.default_rng(5).standard_normal((1, 72)).astype(np.float32)
     close(kernels.linear(x, a), ref.linear(x, a), 72)
+
+
+@numba.njit(cache=False)
+def _convert_all(bits, out):  # pragma: no cover - compiled
+    for i in range(bits.shape[0]):
+        out[i] = half_bits_to_f32(bits[i])
+
+
+def test_half_bits_to_f32_is_exact_for_every_non_nan_half():
+    """The hardware half conversion used for the second-order statistics equals numpy's."""
+    bits = np.arange(1 << 16, dtype=np.uint16)
+    bits = bits[~np.isnan(bits.view(np.float16))]
+    got = np.empty(bits.shape[0], dtype=np.float32)
+    _convert_all(bits, got)
+    want = bits.view(np.float16).astype(np.float32)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
