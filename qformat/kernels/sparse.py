@@ -13,7 +13,8 @@ launch (:func:`_linear_one`) that reads the statistics as stored, with no per-ca
 calling thread: per tile of 64 rows, the tile's code bytes of every group are transposed into
 per-thread scratch (8x8 word transpositions when groups and bytes come in eights and the
 arrays are word-aligned, byte copies otherwise) and the tile's second-order rows are decoded
-there (with the group sums of x folded in); then per row, the codes are two-byte windows of
+there (with the group sums of x folded in; F16 values by one hardware conversion each where
+the CPU has one, :mod:`._simd_sparse`); then per row, the codes are two-byte windows of
 that scratch shifted alike for every group (a branch-free loop over groups that vectorizes),
 the scales feed bitpack's chunk GEMV (expanded to chunks in the same loop for 1 or 2 chunks
 per group), the zero points fold into one dot with the group sums, and the row's outliers are
