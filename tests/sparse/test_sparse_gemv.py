@@ -38,6 +38,12 @@ def close(got: np.ndarray, want: np.ndarray, k: int) -> None:
     # second-order groups straddling the 8-row chunks, BF16 statistics, F32 outliers
     (29, 128, {"bits": 2, "group_size": 64, "stat_bits": 7, "stat_group": 11,
                "stat_dtype": "BF16", "value_dtype": "F32"}),
+    # one second-order row per row (a tile spans 64 of them), 8-bit codes (never straddling),
+    # no outliers at all
+    (72, 64, {"bits": 3, "group_size": 8, "stat_bits": 8, "stat_group": 1,
+              "outlier_fraction": 0.0}),
+    # 1-bit statistic codes, 2-bit base with groups of 16 (two chunks per group)
+    (130, 64, {"bits": 2, "group_size": 16, "stat_bits": 1, "stat_group": 7}),
     # one statistics group for all rows, F32 statistics, BF16 outliers, permuted columns
     (24, 96, {"bits": 3, "group_size": 32, "stat_bits": 1, "stat_group": 24,
               "stat_dtype": "F32", "value_dtype": "BF16", "perm": "random"}),
