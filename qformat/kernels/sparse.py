@@ -9,14 +9,21 @@ kernels (:mod:`qformat.kernels.bitpack`); this module adds what bitpack does not
 * the CSR outlier passes: added to a decoded matrix, or multiplied with ``x``.
 
 :func:`linear` (``x @ W.T``) for one x with groups of a multiple of 8 columns is one parallel
-launch (:func:`_linear_one`): the statistic codes and second-order values are transposed once
-per call on the calling thread (small), then per block of 8 rows the statistics are decoded
-into per-thread scratch and each row runs bitpack's chunk GEMV with them, plus its outliers;
-nothing of size rows x G or rows x k is materialised. Other cases (batches, other group sizes)
-take two launches: one kernel decodes the statistics to ``[rows, G]`` *and* takes the
-outliers' dot products, then the bitpack kernel runs on the base with them. :func:`dequantize`
-is the statistics, the bitpack decode, and the outlier additions. Few launches matter: on a
-busy machine every parallel region waits for both threads to be scheduled.
+launch (:func:`_linear_one`) that reads the statistics as stored, with no per-call pass on the
+calling thread: per tile of 64 rows, the tile's code bytes of every group are transposed into
+per-thread scratch (8x8 word transpositions when groups and bytes come in eights and the
+arrays are word-aligned, byte copies otherwise) and the tile's second-order rows are decoded
+there (with the group sums of x folded in; F16 values by one hardware conversion each where
+the CPU has one, :mod:`._simd_sparse`); then per row, the codes are two-byte windows of
+that scratch shifted alike for every group (a branch-free loop over groups that vectorizes),
+the scales feed bitpack's chunk GEMV (expanded to chunks in the same loop for 1 or 2 chunks
+per group), the zero points fold into one dot with the group sums, and the row's outliers are
+added (F16 values converted once per tile). Nothing of size rows x G or rows x k is
+materialised. Other cases (batches, other group sizes) take two launches: one kernel decodes
+the statistics to ``[rows, G]`` *and* takes the outliers' dot products, then the bitpack
+kernel runs on the base with them. :func:`dequantize` is the statistics, the bitpack decode,
+and the outlier additions. Few launches matter: on a busy machine every parallel region waits
+for both threads to be scheduled.
 
 Every kernel is parallel over output rows (no two threads write one element), so results do
 not depend on the thread count. Side arrays arrive in typed slots (uint16 bits for F16/BF16,
@@ -34,15 +41,11 @@ import numpy as np
 from ..errors import ArgumentError
 from . import bitpack
 from ._jit import exact, fast, prange
+from ._simd import HALF_LOADS_NATIVE
+from ._simd_sparse import half_bits_to_f32
 from ._sparse_common import SparseArrays, check_arrays, check_content
 from .bitpack import (
     _CHUNK,
-    _FIELD_BYTE,
-    _FIELD_CODE,
-    _FIELD_COUNT,
-    _FIELD_FIRST,
-    _FIELD_MASK,
-    _FIELD_MULT,
     _bf16_f32,
     _chunk_dot,
     _expand_scales,
@@ -208,25 +211,6 @@ def _f16_bits_to_f32_bits(src, dst):  # pragma: no cover - compiled
 
 
 # -- batch 1: one fused kernel ---------------------------------------------------------------------
-#: second-order values per work item of the transposing pass (64 bytes of F16: one cache line)
-_H_BLOCK = 32
-
-
-@fast
-def _transpose_codes(sc, zc, tc):  # pragma: no cover - compiled
-    """tc[0|1, b, g] = byte b of group g's scale|zero statistic codes (any shape).
-
-    The transposing passes run on the calling thread: they are short (~G * rows / 4 bytes),
-    and every extra parallel launch waits for all threads to be scheduled on a busy machine.
-    """
-    ng, n_bytes = sc.shape
-    for b0 in range(0, n_bytes, 64):
-        for g in range(ng):
-            for b in range(b0, min(b0 + 64, n_bytes)):
-                tc[0, b, g] = sc[g, b]
-                tc[1, b, g] = zc[g, b]
-
-
 @fast(inline="always")
 def _transpose_8x8(a0, a1, a2, a3, a4, a5, a6, a7):  # pragma: no cover - compiled
     """Transpose the 8x8 byte matrix held in eight little-endian uint64 rows (three rounds of
@@ -275,123 +259,201 @@ def _transpose_8x8(a0, a1, a2, a3, a4, a5, a6, a7):  # pragma: no cover - compil
 
 
 @fast(inline="always")
-def _transpose_words(src, dst, s, w, g):  # pragma: no cover - compiled
-    o = _transpose_8x8(src[g, w], src[g + 1, w], src[g + 2, w], src[g + 3, w],
-                       src[g + 4, w], src[g + 5, w], src[g + 6, w], src[g + 7, w])
-    g8 = g // 8
-    b = 8 * w
-    dst[s, b, g8] = o[0]
-    dst[s, b + 1, g8] = o[1]
-    dst[s, b + 2, g8] = o[2]
-    dst[s, b + 3, g8] = o[3]
-    dst[s, b + 4, g8] = o[4]
-    dst[s, b + 5, g8] = o[5]
-    dst[s, b + 6, g8] = o[6]
-    dst[s, b + 7, g8] = o[7]
-
-
-@fast
-def _transpose_codes8(sc64, zc64, tc64):  # pragma: no cover - compiled
-    """:func:`_transpose_codes` when groups and bytes come in eights: 8x8 blocks as words."""
-    ng, nw = sc64.shape
+def _tile_words(src64, w0, nw, tc64, t, s, ng):  # pragma: no cover - compiled
+    """tc64[t, s, 8w + j, g // 8] = bytes j of the words ``w0 + w`` of the groups g..g+7
+    (w < nw), transposed 8x8 so that byte i of each stored word is group g + i: the tile's
+    code bytes with groups contiguous, eight times fewer loads and stores than byte copies."""
     for w in range(nw):
         for g in range(0, ng, 8):
-            _transpose_words(sc64, tc64, 0, w, g)
-            _transpose_words(zc64, tc64, 1, w, g)
+            o = _transpose_8x8(src64[g, w0 + w], src64[g + 1, w0 + w], src64[g + 2, w0 + w],
+                               src64[g + 3, w0 + w], src64[g + 4, w0 + w],
+                               src64[g + 5, w0 + w], src64[g + 6, w0 + w],
+                               src64[g + 7, w0 + w])
+            g8 = g // 8
+            b = 8 * w
+            tc64[t, s, b, g8] = o[0]
+            tc64[t, s, b + 1, g8] = o[1]
+            tc64[t, s, b + 2, g8] = o[2]
+            tc64[t, s, b + 3, g8] = o[3]
+            tc64[t, s, b + 4, g8] = o[4]
+            tc64[t, s, b + 5, g8] = o[5]
+            tc64[t, s, b + 6, g8] = o[6]
+            tc64[t, s, b + 7, g8] = o[7]
 
 
 @fast(inline="always")
-def _second_order(a16, a32, kind, so, p, h0, h1, ng):  # pragma: no cover - compiled
-    """so[p, h, g] = second-order value [g, h] as float32 for h0 <= h < h1, every group."""
+def _tile_codes(sc, zc, n_bytes, b0, nb, tcs, t, ng):  # pragma: no cover - compiled
+    """tcs[t, 0|1, b, g] = byte ``b0 + b`` of group g's scale|zero statistic codes for b < nb,
+    zero after (one extra byte: a code straddling two bytes reads the next one): groups
+    contiguous. Each group's bytes are one contiguous read, so every cache line is fetched
+    once per tile; indices are unsigned (no wraparound selects)."""
+    u = np.uint64
+    end = u(min(nb, n_bytes - b0))
+    tu = u(t)
+    for g in range(u(ng)):
+        for b in range(end):
+            tcs[tu, u(0), b, g] = sc[g, u(b0) + b]
+            tcs[tu, u(1), b, g] = zc[g, u(b0) + b]
+        for b in range(end, u(nb + 1)):
+            tcs[tu, u(0), b, g] = 0
+            tcs[tu, u(1), b, g] = 0
+
+
+@fast(inline="always")
+def _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind, xsum, h0, nh,
+                       ng, so, t):  # pragma: no cover - compiled
+    """For the second-order rows h0..h0+nh-1, per group: so[t, 0] = s_s, so[t, 1] = s_z,
+    so[t, 2] = s_s * z_s * (sum of x over the group), so[t, 3] = z_z (QF-SPARSE-021), so that
+    a row's zero-point term is ``so2 * (code_s - so1) * (code_z - so3)``. Each group's values
+    are one contiguous read; indices are unsigned."""
+    u = np.uint64
+    tu = u(t)
+    hb = u(h0)
     if kind == 0:
-        for g in range(ng):
-            for h in range(h0, h1):
-                so[p, h, g] = a32[g, h]
+        for g in range(u(ng)):
+            for hh in range(u(nh)):
+                a = ss32[g, hb + hh]
+                so[tu, u(0), hh, g] = a
+                so[tu, u(1), hh, g] = sz32[g, hb + hh]
+                so[tu, u(2), hh, g] = a * zs32[g, hb + hh] * xsum[g]
+                so[tu, u(3), hh, g] = zz32[g, hb + hh]
+    elif kind == 1 and HALF_LOADS_NATIVE:  # one hardware conversion per value
+        for g in range(u(ng)):
+            for hh in range(u(nh)):
+                a = half_bits_to_f32(ss16[g, hb + hh])
+                so[tu, u(0), hh, g] = a
+                so[tu, u(1), hh, g] = half_bits_to_f32(sz16[g, hb + hh])
+                so[tu, u(2), hh, g] = a * half_bits_to_f32(zs16[g, hb + hh]) * xsum[g]
+                so[tu, u(3), hh, g] = half_bits_to_f32(zz16[g, hb + hh])
     elif kind == 1:
-        for g in range(ng):
-            for h in range(h0, h1):
-                so[p, h, g] = _half_f32(a16[g, h])
+        for g in range(u(ng)):
+            for hh in range(u(nh)):
+                a = _half_f32(ss16[g, hb + hh])
+                so[tu, u(0), hh, g] = a
+                so[tu, u(1), hh, g] = _half_f32(sz16[g, hb + hh])
+                so[tu, u(2), hh, g] = a * _half_f32(zs16[g, hb + hh]) * xsum[g]
+                so[tu, u(3), hh, g] = _half_f32(zz16[g, hb + hh])
     else:
-        for g in range(ng):
-            for h in range(h0, h1):
-                so[p, h, g] = _bf16_f32(a16[g, h])
-
-
-@fast
-def _transpose_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind,
-                            so):  # pragma: no cover - compiled
-    """so[0..3, h, g] = the four second-order values [g, h] as float32, transposed so that a
-    row's values of every group are contiguous."""
-    n_h, ng = so.shape[1], so.shape[2]
-    for h0 in range(0, n_h, _H_BLOCK):
-        h1 = min(h0 + _H_BLOCK, n_h)
-        _second_order(ss16, ss32, kind, so, 0, h0, h1, ng)
-        _second_order(sz16, sz32, kind, so, 1, h0, h1, ng)
-        _second_order(zs16, zs32, kind, so, 2, h0, h1, ng)
-        _second_order(zz16, zz32, kind, so, 3, h0, h1, ng)
+        for g in range(u(ng)):
+            for hh in range(u(nh)):
+                a = _bf16_f32(ss16[g, hb + hh])
+                so[tu, u(0), hh, g] = a
+                so[tu, u(1), hh, g] = _bf16_f32(sz16[g, hb + hh])
+                so[tu, u(2), hh, g] = a * _bf16_f32(zs16[g, hb + hh]) * xsum[g]
+                so[tu, u(3), hh, g] = _bf16_f32(zz16[g, hb + hh])
 
 
 @fast(inline="always")
-def _outlier_dot(row_ptr, col_idx, v16, v32, vkind, x, r):  # pragma: no cover - compiled
-    """Row r's outliers dotted with x (original column order)."""
+def _outlier_dot_stored(row_ptr, col_idx, v16, v32, vkind, x, r):  # pragma: no cover
+    """Row r's outliers dotted with x (original column order), F32 or BF16 values."""
     o = np.float32(0)
     if vkind == 0:
         for j in range(row_ptr[r], row_ptr[r + 1]):
             o += v32[j] * x[col_idx[j]]
-    elif vkind == 1:
-        for j in range(row_ptr[r], row_ptr[r + 1]):
-            o += _half_f32(v16[j]) * x[col_idx[j]]
     else:
         for j in range(row_ptr[r], row_ptr[r + 1]):
             o += _bf16_f32(v16[j]) * x[col_idx[j]]
     return o
 
 
-@fast(parallel=True)
-def _linear_one(codes, bits, xp, xs, x0, xsum, k, gsz, ng, tc, so, stat_bits, stat_group,
-                row_ptr, col_idx, v16, v32, vkind, acc, st, sw,
-                out):  # pragma: no cover - compiled
-    """x @ W.T for one x: per block of 8 rows (one chunk of statistic codes), decode the rows'
-    statistics (vectorized over groups, from the transposed ``tc``/``so``) into per-thread
-    scratch, then give each row bitpack's chunk GEMV with those scales and float zero points,
-    plus its outliers. Nothing of size rows x G is materialised.
+@fast(inline="always")
+def _outlier_dot(row_ptr, col_idx, ov, tu, j0, x, r):  # pragma: no cover - compiled
+    """Row r's outliers dotted with x, values already float32 in ov[tu, j - j0]."""
+    o = np.float32(0)
+    for j in range(row_ptr[r], row_ptr[r + 1]):
+        o += ov[tu, np.uint64(j - j0)] * x[col_idx[j]]
+    return o
 
-    The codes of 8 rows are rebuilt from bitpack's chunk fields into ``acc`` [code, group];
-    a row's values are ``s2 * (code - z2)`` with its second-order pair (QF-SPARSE-021).
+
+@fast(inline="always")
+def _row_statistics(tcs, so, st, sw, tu, lo, sh, hh, mask, ng, cpg,
+                    nw):  # pragma: no cover - compiled
+    """One row's scales (QF-SPARSE-021) into sw[tu] per chunk (and st[tu] per group), and
+    its zero-point term ``sum_g s * z * (sum of x over g)`` returned.
+
+    The row's codes are the two-byte windows at byte ``lo`` of the tile's transposed code
+    bytes, shifted by ``sh``: the same shift for every group, so the loop vectorizes. With 1
+    or 2 chunks per group the expansion to chunks is fused in (no second pass)."""
+    u = np.uint64
+    hi = lo + u(1)
+    a = np.float32(0)
+    if cpg == 2:
+        for g in range(u(ng)):
+            ws = np.uint32(tcs[tu, u(0), lo, g]) | (np.uint32(tcs[tu, u(0), hi, g]) << 8)
+            wz = np.uint32(tcs[tu, u(1), lo, g]) | (np.uint32(tcs[tu, u(1), hi, g]) << 8)
+            d = np.float32((ws >> sh) & mask) - so[tu, u(1), hh, g]
+            s = so[tu, u(0), hh, g] * d
+            st[tu, g] = s
+            sw[tu, u(2) * g] = s
+            sw[tu, u(2) * g + u(1)] = s
+            a += so[tu, u(2), hh, g] * d * (np.float32((wz >> sh) & mask) - so[tu, u(3), hh, g])
+        return a
+    for g in range(u(ng)):
+        ws = np.uint32(tcs[tu, u(0), lo, g]) | (np.uint32(tcs[tu, u(0), hi, g]) << 8)
+        wz = np.uint32(tcs[tu, u(1), lo, g]) | (np.uint32(tcs[tu, u(1), hi, g]) << 8)
+        d = np.float32((ws >> sh) & mask) - so[tu, u(1), hh, g]
+        st[tu, g] = so[tu, u(0), hh, g] * d
+        a += so[tu, u(2), hh, g] * d * (np.float32((wz >> sh) & mask) - so[tu, u(3), hh, g])
+    _expand_scales(st, tu, sw, tu, ng, cpg, nw)
+    return a
+
+
+@fast(parallel=True)
+def _linear_one(codes, bits, xp, xs, x0, xsum, k, gsz, ng, sc, zc, sc64, zc64, words, ss16,
+                ss32, sz16, sz32, zs16, zs32, zz16, zz32, skind, stat_bits, stat_group, row_ptr,
+                col_idx, v16, v32, vkind, tc64, so, st, sw, ov, out):  # pragma: no cover - compiled
+    """x @ W.T for one x, straight from the stored statistics (no per-call transposition).
+
+    Per tile of 64 rows: copy the tile's statistic code bytes (8 * ``stat_bits`` per group)
+    into per-thread scratch with groups contiguous, and decode the tile's second-order rows
+    there; then per row, its codes are two-byte windows of that scratch (uniform shift across
+    groups: vectorized, no branches), its scales ``s2 * (code - z2)`` (QF-SPARSE-021) feed
+    bitpack's chunk GEMV, its zero points fold into one dot with the group sums of x, plus the
+    row's outliers. Nothing of size rows x G is materialised; every row is computed by one
+    thread in a fixed order, so the thread count does not change the result.
     """
     rows = codes.shape[0]
+    n_bytes = sc.shape[1]
     nw = k // _CHUNK
     cpg = gsz // _CHUNK
-    nf = _FIELD_COUNT[stat_bits]
-    for blk in prange((rows + _CHUNK - 1) // _CHUNK):
+    mask = np.uint32((1 << stat_bits) - 1)
+    u = np.uint64
+    tile_bytes = _ROW_CHUNK // _CHUNK * stat_bits
+    for tile in prange((rows + _ROW_CHUNK - 1) // _ROW_CHUNK):
         t = numba.get_thread_id()
-        base = blk * stat_bits
-        for f in range(nf):  # a code's first field sets acc, a second one adds to it
-            b = base + _FIELD_BYTE[stat_bits, f]
-            m = _FIELD_MASK[stat_bits, f]
-            c = _FIELD_CODE[stat_bits, f]
-            mult = _FIELD_MULT[stat_bits, f]
-            if _FIELD_FIRST[stat_bits, f]:
-                for g in range(ng):
-                    acc[t, 0, c, g] = np.float32(tc[0, b, g] & m) * mult
-                    acc[t, 1, c, g] = np.float32(tc[1, b, g] & m) * mult
-            else:
-                for g in range(ng):
-                    acc[t, 0, c, g] += np.float32(tc[0, b, g] & m) * mult
-                    acc[t, 1, c, g] += np.float32(tc[1, b, g] & m) * mult
-        for c in range(min(_CHUNK, rows - _CHUNK * blk)):
-            r = _CHUNK * blk + c
-            h = r // stat_group
-            a = np.float32(0)
-            for g in range(ng):
-                s = so[0, h, g] * (acc[t, 0, c, g] - so[1, h, g])
-                st[t, g] = s
-                a += s * (so[2, h, g] * (acc[t, 1, c, g] - so[3, h, g])) * xsum[g]
-            _expand_scales(st, t, sw, t, ng, cpg, nw)
+        r0 = tile * _ROW_CHUNK
+        r1 = min(r0 + _ROW_CHUNK, rows)
+        b0 = tile * tile_bytes
+        # a view made here, from the scratch argument: numba's parfor marks arguments
+        # noalias, so the two views must not arrive as two arguments
+        tcs = tc64.view(np.uint8)
+        if words:
+            w0 = tile * stat_bits
+            nwt = min(stat_bits, n_bytes // 8 - w0)
+            _tile_words(sc64, w0, nwt, tc64, t, 0, ng)
+            _tile_words(zc64, w0, nwt, tc64, t, 1, ng)
+        else:
+            _tile_codes(sc, zc, n_bytes, b0, tile_bytes, tcs, t, ng)
+        h0 = r0 // stat_group
+        _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, skind, xsum, h0,
+                           (r1 - 1) // stat_group - h0 + 1, ng, so, t)
+        tu = u(t)
+        j0 = row_ptr[r0]
+        if vkind == 1:  # the tile's F16 outlier values, converted in one vectorized pass
+            for j in range(j0, row_ptr[r1]):
+                ov[tu, u(j - j0)] = _half_f32(v16[j])
+        for r in range(r0, r1):
+            pos = (r - r0) * stat_bits  # bit position of the row's code in the tile's bytes
+            a = _row_statistics(tcs, so, st, sw, tu, u(pos >> 3), np.uint32(pos & 7),
+                                u(r // stat_group - h0), mask, ng, cpg, nw)
             y = _chunk_dot(codes, r, bits, xp, sw, t, nw) - a
             if nw * _CHUNK < k:
                 y += st[t, ng - 1] * _tail_dot(codes, r, bits, xs, nw * _CHUNK, k)
-            out[r] = y + _outlier_dot(row_ptr, col_idx, v16, v32, vkind, x0, r)
+            if vkind == 1:
+                y += _outlier_dot(row_ptr, col_idx, ov, tu, j0, x0, r)
+            else:
+                y += _outlier_dot_stored(row_ptr, col_idx, v16, v32, vkind, x0, r)
+            out[r] = y
 
 # -- argument plumbing --------------------------------------------------------------------------
 _NO16_2 = np.zeros((0, 0), dtype=np.uint16)
@@ -575,8 +637,21 @@ def linear(x: np.ndarray, a: SparseArrays, *, validate: bool = True) -> np.ndarr
     return y
 
 
+_NO64_2 = np.zeros((0, 0), dtype=np.uint64)
+
+
+def _codes_as_words(a: SparseArrays) -> tuple[np.ndarray, np.ndarray] | None:
+    """The statistic codes as uint64 words [G, bytes / 8] when groups and bytes come in eights
+    and both arrays are 8-byte aligned (the 8x8 word transposition), else None (byte copies)."""
+    codes = (a.scale_codes, a.zero_codes)
+    if a.geometry.groups % 8 or a.scale_codes.shape[1] % 8 or any(
+            c.ctypes.data % 8 or not c.flags.c_contiguous for c in codes):
+        return None
+    return _ro(codes[0].view(np.uint64)), _ro(codes[1].view(np.uint64))
+
+
 def _linear_fused(x: np.ndarray, a: SparseArrays) -> np.ndarray:
-    """Batch 1, groups on 8-code chunks: statistics transposed once, then :func:`_linear_one`."""
+    """Batch 1, groups on 8-code chunks: one launch of :func:`_linear_one`."""
     geo = a.geometry
     rows, k, bits, ng = geo.rows, geo.k, geo.bits, geo.groups
     xs = _ro(np.ascontiguousarray(x[0, a.perm] if a.perm is not None else x[0]))
@@ -584,29 +659,31 @@ def _linear_fused(x: np.ndarray, a: SparseArrays) -> np.ndarray:
     gsz = a.group_size
     nw, cpg = k // _CHUNK, gsz // _CHUNK
     threads = numba.config.NUMBA_NUM_THREADS  # thread ids index the scratch
-    n_bytes = a.scale_codes.shape[1]
-    # transposed statistic codes, zero past the end so a short last chunk of rows reads zeros
-    tc = np.empty((2, n_bytes + a.stat_bits, ng), dtype=np.uint8)
-    tc[:, n_bytes:] = 0
-    so = np.empty((4, a.scale_scales.shape[1], ng), dtype=np.float32)
-    acc = np.empty((threads, 2, _CHUNK, ng), dtype=np.float32)
+    # per tile: its code bytes plus one, and the second-order rows its rows span
+    # the tile's code bytes (groups padded to eights) plus a zero byte, as words
+    tc64 = np.zeros((threads, 2, _ROW_CHUNK // _CHUNK * a.stat_bits + 1, -(-ng // 8)),
+                    dtype=np.uint64)
+    as_words = _codes_as_words(a)
+    words = as_words is not None
+    sc64, zc64 = as_words if as_words is not None else (_ro(_NO64_2), _ro(_NO64_2))
+    so = np.empty((threads, 4, min(_ROW_CHUNK, (_ROW_CHUNK - 1) // a.stat_group + 2), ng),
+                  dtype=np.float32)
     st = np.empty((threads, ng), dtype=np.float32)
     sw = np.empty((threads, max(nw, ng * cpg if cpg <= 8 else 0)), dtype=np.float32)
     sd = a.stat_dtype
     v16, v32 = _slots(a.values, a.value_dtype)
+    row_ptr = a.row_ptr.astype(np.int64)
+    # F16 outlier values of a tile, converted once per call (the most any tile holds)
+    tile_nnz = np.diff(row_ptr[np.r_[0:rows:_ROW_CHUNK, rows]]).max(initial=0)
+    ov = np.empty((threads, tile_nnz if a.value_dtype == "F16" else 0), dtype=np.float32)
     out = np.empty(rows, dtype=np.float32)
     with bitpack._threads_for(rows * k):
-        if ng % 8 == 0 and n_bytes % 8 == 0:
-            _transpose_codes8(_ro(a.scale_codes.view(np.uint64)),
-                              _ro(a.zero_codes.view(np.uint64)), tc.view(np.uint64))
-        else:
-            _transpose_codes(_ro(a.scale_codes), _ro(a.zero_codes), tc)
-        _transpose_second_order(*_slots(a.scale_scales, sd), *_slots(a.scale_zeros, sd),
-                                *_slots(a.zero_scales, sd), *_slots(a.zero_zeros, sd), _KIND[sd],
-                                so)
         xp = bitpack._chunk_planes(xs, k, bits, bitpack._N_FIELDS[bits])
         xsum = bitpack._group_sums(xs, k, gsz, ng)
-        _linear_one(_ro(a.codes), bits, xp, xs, x0, xsum, k, gsz, ng, _ro(tc), _ro(so),
-                    a.stat_bits, a.stat_group, _ro(a.row_ptr.astype(np.int64)),
-                    _columns(a.col_idx), v16, v32, _KIND[a.value_dtype], acc, st, sw, out)
+        _linear_one(_ro(a.codes), bits, xp, xs, x0, xsum, k, gsz, ng, _ro(a.scale_codes),
+                    _ro(a.zero_codes), sc64, zc64, words, *_slots(a.scale_scales, sd),
+                    *_slots(a.scale_zeros, sd), *_slots(a.zero_scales, sd),
+                    *_slots(a.zero_zeros, sd), _KIND[sd],
+                    a.stat_bits, a.stat_group, _ro(row_ptr), _columns(a.col_idx), v16, v32,
+                    _KIND[a.value_dtype], tc64, so, st, sw, ov, out)
     return out
