@@ -37,6 +37,18 @@ from ..errors import ArgumentError
 from ._bitcast import u32_as_f32
 from ._bitpack_common import Geometry, check_arrays, check_content, check_out
 from ._jit import exact, fast, prange
+from ._simd import (
+    v8_add,
+    v8_fma,
+    v8_hsum,
+    v8_load,
+    v8_splat,
+    v8_zero,
+    w8_and,
+    w8_f32,
+    w8_load,
+    w8_shr,
+)
 
 __all__ = ["dequantize", "fast_gemv_supported", "linear", "pack_codes", "unpack_codes"]
 
@@ -729,6 +741,93 @@ def _gemv_chunks(codes, bits, xp, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z3
         out[r] = y + off
 
 
+# ---------------------------------------------------------------------------------------------
+# explicit-SIMD batch-1 GEMV, 4-bit codes (see _simd: LLVM vector IR, numpy fallbacks)
+#
+# A row is read 32 bytes at a time as eight little-endian 32-bit words (one word = 8 codes, lane
+# l = word l of the block of 64 codes). Code c of every word is masked in place (c < 7) or
+# shifted down (c = 7), converted to float32 (exact) and multiplied by x permuted once per call
+# so that lane l of plane c holds x[64*blk + 8*l + c] * 2**(-4c): the in-place field's power of
+# two cancels exactly. Groups that are whole blocks (group size a multiple of 64) sum their
+# blocks in four independent accumulators and fold them into the row's vector accumulator with
+# one broadcast scale; other word-aligned groups (multiples of 8 codes) scale each block by a
+# per-lane vector of its words' scales. One horizontal sum per row.
+# ---------------------------------------------------------------------------------------------
+#: codes per block of the word GEMV (eight 32-bit words)
+_WORD_BLOCK = 64
+#: power of two cancelling each in-place 4-bit field of a word (the last one is shifted down)
+_W4_MULT = np.array([2.0 ** (-4 * c) for c in range(7)] + [1.0], dtype=np.float32)
+
+
+def _word_planes4(xs: np.ndarray, k: int) -> np.ndarray:
+    """x over the whole 64-code blocks, lane-permuted and pre-scaled for :func:`_block4`."""
+    nblk = k // _WORD_BLOCK
+    lanes = xs[:nblk * _WORD_BLOCK].reshape(nblk, 8, 8).transpose(0, 2, 1)
+    return _ro(np.ascontiguousarray(lanes * _W4_MULT[None, :, None], dtype=np.float32)
+               .reshape(-1))
+
+
+@fast(inline="always")
+def _block4(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
+    """Add one 64-code block (bytes p.., x planes o..) to the four accumulators."""
+    w = w8_load(flat, p)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x0000000F)), v8_load(xq, o), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x000000F0)), v8_load(xq, o + 8), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x00000F00)), v8_load(xq, o + 16), d2)
+    d3 = v8_fma(w8_f32(w8_and(w, 0x0000F000)), v8_load(xq, o + 24), d3)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x000F0000)), v8_load(xq, o + 32), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x00F00000)), v8_load(xq, o + 40), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x0F000000)), v8_load(xq, o + 48), d2)
+    d3 = v8_fma(w8_f32(w8_shr(w, 28)), v8_load(xq, o + 56), d3)
+    return d0, d1, d2, d3
+
+
+@fast(parallel=True)
+def _gemv_words4(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, sf, sw, out):  # pragma: no cover - jitted
+    row_bytes = codes.shape[1]
+    nblk = k // _WORD_BLOCK
+    whole = gsz % _WORD_BLOCK == 0
+    bpg = gsz // _WORD_BLOCK  # blocks per group (whole-block groups)
+    wpg = gsz // 8  # words per group (word-aligned groups)
+    lanes = sw.shape[0] // numba.config.NUMBA_NUM_THREADS  # per-thread span of sw
+    for r in prange(codes.shape[0]):
+        t = numba.get_thread_id()
+        _row_scales(s16, s32, skind, r, ng, sf, t)
+        off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, 8, xsum)
+        base = r * row_bytes
+        acc = v8_zero()
+        if whole:
+            for g in range(ng):
+                d0 = v8_zero()
+                d1 = v8_zero()
+                d2 = v8_zero()
+                d3 = v8_zero()
+                for b in range(g * bpg, min(g * bpg + bpg, nblk)):
+                    d0, d1, d2, d3 = _block4(flat, base + 32 * b, xq, _WORD_BLOCK * b,
+                                             d0, d1, d2, d3)
+                acc = v8_fma(v8_splat(sf[t, g]), v8_add(v8_add(d0, d1), v8_add(d2, d3)), acc)
+        else:
+            s0 = t * lanes
+            for g in range(ng):  # each word's scale, then one vector of scales per block
+                s = sf[t, g]
+                for i in range(g * wpg, min(g * wpg + wpg, nblk * 8)):
+                    sw[s0 + i] = s
+            for b in range(nblk):
+                d0 = v8_zero()
+                d1 = v8_zero()
+                d2 = v8_zero()
+                d3 = v8_zero()
+                d0, d1, d2, d3 = _block4(flat, base + 32 * b, xq, _WORD_BLOCK * b,
+                                         d0, d1, d2, d3)
+                acc = v8_fma(v8_load(sw, s0 + 8 * b), v8_add(v8_add(d0, d1), v8_add(d2, d3)),
+                             acc)
+        y = v8_hsum(acc)
+        for j in range(nblk * _WORD_BLOCK, k):  # codes after the last whole block
+            y += sf[t, j // gsz] * (_code_at(codes, r, j, 4) * xs[j])
+        out[r] = y + off
+
+
 @fast(parallel=True)
 def _gemm(codes, xs, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode, levels,
           has_levels, out):  # pragma: no cover - jitted
@@ -936,10 +1035,12 @@ def dequantize(
 
 
 def _gemv_body(bits: int, group_len: int) -> str | None:
-    """Which batch-1 GEMV body serves this width and group length: ``"bytes"``,
-    ``"chunks"`` or None (the tiled path)."""
+    """Which batch-1 GEMV body serves this width and group length: ``"words"`` (explicit
+    SIMD), ``"bytes"``, ``"chunks"`` or None (the tiled path)."""
     if bits not in _N_FIELDS:
         return None
+    if bits == 4 and group_len % 8 == 0:
+        return "words"
     on_chunks = group_len % _CHUNK == 0
     on_bytes = bits != 3 and group_len % (8 // bits) == 0
     if on_bytes and (group_len * bits >= 8 * _BYTES_MIN_GROUP or not on_chunks):
@@ -959,7 +1060,13 @@ def _gemv(p: _Prepared, xs: np.ndarray, bits: int, k: int) -> np.ndarray:
     out = np.empty(rows, dtype=np.float32)
     xsum = _group_sums(xs, k, gsz, ng)
     sf = np.empty((threads, ng), dtype=np.float32)
-    if _gemv_body(bits, gsz) == "bytes":
+    body = _gemv_body(bits, gsz)
+    if body == "words":
+        whole = gsz % _WORD_BLOCK == 0
+        sw = np.empty(0 if whole else threads * (k // _WORD_BLOCK) * 8, dtype=np.float32)
+        _gemv_words4(p.codes, _ro(p.codes.reshape(-1)), _word_planes4(xs, k), xs, xsum, k, gsz,
+                     ng, *p.sides(), sf, sw, out)
+    elif body == "bytes":
         _gemv_bytes(p.codes, bits, _byte_planes(xs, k, bits), xs, xsum, k, gsz, ng, *p.sides(),
                     sf, out)
     else:
