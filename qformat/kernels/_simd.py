@@ -16,7 +16,8 @@ NEON: two 4-wide halves). They are for ``fast`` kernels only (the sums are reass
 Eight-lane uint32 vectors (``I32x8``) unpack packed integer codes in registers: :func:`w8_load`
 reads 32 bytes as eight little-endian 32-bit words, :func:`w8_and` / :func:`w8_shr` mask and
 shift every lane by the same constant (one ``vpand`` / ``vpsrld`` each), :func:`w8_f32`
-converts lanes below 2**31 to float32 exactly (``vcvtdq2ps``).
+converts lanes below 2**31 to float32 exactly (``vcvtdq2ps``). :func:`w8_load3` reads 96
+bytes and returns every third word (3-bit codes: lane l then holds the 96-bit unit l).
 
 With ``NUMBA_DISABLE_JIT=1`` the same names are small numpy functions with the same semantics
 (each lane rounded to float32), so the kernels still run as plain Python.
@@ -30,7 +31,7 @@ import numpy as np
 from numba import config, types
 
 __all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_mul", "v8_splat",
-           "v8_store", "v8_zero", "w8_and", "w8_f32", "w8_load", "w8_shr"]
+           "v8_store", "v8_zero", "w8_and", "w8_f32", "w8_load", "w8_load3", "w8_shr"]
 
 
 def _half_loads_native() -> bool:
@@ -89,6 +90,9 @@ if config.DISABLE_JIT:  # plain-Python semantics for NUMBA_DISABLE_JIT=1 runs
 
     def w8_load(arr: np.ndarray, index: int) -> np.ndarray:
         return arr[index:index + 32].view("<u4").astype(np.uint32)
+
+    def w8_load3(arr: np.ndarray, index: int, m: int) -> np.ndarray:
+        return arr[index:index + 96].view("<u4").astype(np.uint32)[m::3].copy()
 
     def w8_and(v: np.ndarray, mask: int) -> np.ndarray:
         return v & np.uint32(mask)
@@ -269,6 +273,28 @@ else:
             return builder.load(builder.bitcast(ptr, _IVEC.as_pointer()), align=1)
 
         return i32x8(arr, index), codegen
+
+    @intrinsic(prefer_literal=True)
+    def w8_load3(typingctx, arr, index, m):  # type: ignore[no-untyped-def]
+        """Words ``m, m+3, ..., m+21`` of the 24 little-endian 32-bit words at bytes
+        ``arr[index:index+96]`` (m: a literal 0, 1 or 2; unchecked, unaligned). The three calls
+        of a block share one load after LLVM's common-subexpression elimination."""
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"
+                and arr.dtype == types.uint8 and isinstance(index, types.Integer)
+                and isinstance(m, types.IntegerLiteral) and 0 <= m.literal_value <= 2):
+            return None
+        first = m.literal_value
+        wide = ir.VectorType(_I32, 24)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i = context.cast(builder, args[1], signature.args[1], types.intp)
+            ptr = builder.gep(array.data, [i])
+            words = builder.load(builder.bitcast(ptr, wide.as_pointer()), align=1)
+            mask = ir.Constant(_IVEC, [first + 3 * lane for lane in range(8)])
+            return builder.shuffle_vector(words, words, mask)
+
+        return i32x8(arr, index, m), codegen
 
     @intrinsic
     def w8_and(typingctx, v, mask):  # type: ignore[no-untyped-def]

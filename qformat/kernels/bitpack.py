@@ -47,6 +47,7 @@ from ._simd import (
     w8_and,
     w8_f32,
     w8_load,
+    w8_load3,
     w8_shr,
 )
 
@@ -753,23 +754,57 @@ def _gemv_chunks(codes, bits, xp, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z3
 # one broadcast scale; other word-aligned groups (multiples of 8 codes) scale each block by a
 # per-lane vector of its words' scales. One horizontal sum per row.
 # ---------------------------------------------------------------------------------------------
-#: codes per block of the word GEMV (eight 32-bit words)
-_WORD_BLOCK = 64
-#: power of two cancelling each in-place 4-bit field of a word (the last one is shifted down)
-_W4_MULT = np.array([2.0 ** (-4 * c) for c in range(7)] + [1.0], dtype=np.float32)
+#: route batch-1 GEMVs to the explicit-SIMD word bodies where they apply (the benchmark turns
+#: this off to time the previous bodies side by side)
+SIMD_GEMV = True
+#: per width: codes per lane (one lane holds ``bits * lane_codes / 32`` whole words), and a
+#: block is eight lanes
+_LANE_CODES = {4: 8, 2: 16, 3: 32}
+_BLOCK_BYTES = {4: 32, 2: 32, 3: 96}
 
 
-def _word_planes4(xs: np.ndarray, k: int) -> np.ndarray:
-    """x over the whole 64-code blocks, lane-permuted and pre-scaled for :func:`_block4`."""
-    nblk = k // _WORD_BLOCK
-    lanes = xs[:nblk * _WORD_BLOCK].reshape(nblk, 8, 8).transpose(0, 2, 1)
-    return _ro(np.ascontiguousarray(lanes * _W4_MULT[None, :, None], dtype=np.float32)
-               .reshape(-1))
+def _word_fields(bits: int) -> list[tuple[int, int, int, int, float]]:
+    """Bit fields of one lane's words, in the order the block functions use them:
+    (word, shift, mask, code, multiplier).
+
+    The field's value is ``float((word >> shift) & mask) * multiplier``, its share of code
+    ``code``. Fields are masked in place (shift 0, multiplier cancelling their position) unless
+    they reach bit 31, which the signed int-to-float conversion cannot take: those are shifted
+    down. A code that straddles two words (3 bits) has two fields.
+    """
+    fields = []
+    for code in range(_LANE_CODES[bits]):
+        pos, left = bits * code, bits
+        while left:
+            word, at = divmod(pos, 32)
+            take = min(left, 32 - at)
+            part = 2.0 ** (bits - left)  # weight of this field's lowest bit within the code
+            if at + take == 32:
+                fields.append((word, at, (1 << take) - 1, code, part))
+            else:
+                fields.append((word, 0, ((1 << take) - 1) << at, code, part * 2.0 ** -at))
+            pos, left = pos + take, left - take
+    return fields
+
+
+#: per width: each field's code and multiplier (the x plane it multiplies)
+_PLANE_CODES = {b: np.array([f[3] for f in _word_fields(b)]) for b in _LANE_CODES}
+_PLANE_MULTS = {b: np.array([f[4] for f in _word_fields(b)], np.float32) for b in _LANE_CODES}
+
+
+def _word_planes(xs: np.ndarray, k: int, bits: int) -> np.ndarray:
+    """x over the whole blocks as the block functions read it: block b, field f, lane l holds
+    x[b*block + l*lane_codes + code_f] * multiplier_f (exact: multipliers are powers of two)."""
+    lane = _LANE_CODES[bits]
+    nblk = k // (8 * lane)
+    per_lane = xs[:nblk * 8 * lane].reshape(nblk, 8, lane)[:, :, _PLANE_CODES[bits]]
+    planes = per_lane.transpose(0, 2, 1) * _PLANE_MULTS[bits][None, :, None]
+    return _ro(np.ascontiguousarray(planes, dtype=np.float32).reshape(-1))
 
 
 @fast(inline="always")
 def _block4(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
-    """Add one 64-code block (bytes p.., x planes o..) to the four accumulators."""
+    """Add one block of 64 4-bit codes (bytes p.., x planes o..) to the four accumulators."""
     w = w8_load(flat, p)
     d0 = v8_fma(w8_f32(w8_and(w, 0x0000000F)), v8_load(xq, o), d0)
     d1 = v8_fma(w8_f32(w8_and(w, 0x000000F0)), v8_load(xq, o + 8), d1)
@@ -782,19 +817,100 @@ def _block4(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
     return d0, d1, d2, d3
 
 
+@fast(inline="always")
+def _block2(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
+    """Add one block of 128 2-bit codes (bytes p.., x planes o..) to the four accumulators."""
+    w = w8_load(flat, p)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x00000003)), v8_load(xq, o), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x0000000C)), v8_load(xq, o + 8), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x00000030)), v8_load(xq, o + 16), d2)
+    d3 = v8_fma(w8_f32(w8_and(w, 0x000000C0)), v8_load(xq, o + 24), d3)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x00000300)), v8_load(xq, o + 32), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x00000C00)), v8_load(xq, o + 40), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x00003000)), v8_load(xq, o + 48), d2)
+    d3 = v8_fma(w8_f32(w8_and(w, 0x0000C000)), v8_load(xq, o + 56), d3)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x00030000)), v8_load(xq, o + 64), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x000C0000)), v8_load(xq, o + 72), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x00300000)), v8_load(xq, o + 80), d2)
+    d3 = v8_fma(w8_f32(w8_and(w, 0x00C00000)), v8_load(xq, o + 88), d3)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x03000000)), v8_load(xq, o + 96), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x0C000000)), v8_load(xq, o + 104), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x30000000)), v8_load(xq, o + 112), d2)
+    d3 = v8_fma(w8_f32(w8_shr(w, 30)), v8_load(xq, o + 120), d3)
+    return d0, d1, d2, d3
+
+
+@fast(inline="always")
+def _block3(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
+    """Add one block of 256 3-bit codes (bytes p.., x planes o..) to the four accumulators:
+    lane l holds the three words of its 32 codes; codes 10 and 21 straddle two words."""
+    w0 = w8_load3(flat, p, 0)
+    w1 = w8_load3(flat, p, 1)
+    w2 = w8_load3(flat, p, 2)
+    d0 = v8_fma(w8_f32(w8_and(w0, 0x00000007)), v8_load(xq, o), d0)
+    d1 = v8_fma(w8_f32(w8_and(w0, 0x00000038)), v8_load(xq, o + 8), d1)
+    d2 = v8_fma(w8_f32(w8_and(w0, 0x000001C0)), v8_load(xq, o + 16), d2)
+    d3 = v8_fma(w8_f32(w8_and(w0, 0x00000E00)), v8_load(xq, o + 24), d3)
+    d0 = v8_fma(w8_f32(w8_and(w0, 0x00007000)), v8_load(xq, o + 32), d0)
+    d1 = v8_fma(w8_f32(w8_and(w0, 0x00038000)), v8_load(xq, o + 40), d1)
+    d2 = v8_fma(w8_f32(w8_and(w0, 0x001C0000)), v8_load(xq, o + 48), d2)
+    d3 = v8_fma(w8_f32(w8_and(w0, 0x00E00000)), v8_load(xq, o + 56), d3)
+    d0 = v8_fma(w8_f32(w8_and(w0, 0x07000000)), v8_load(xq, o + 64), d0)
+    d1 = v8_fma(w8_f32(w8_and(w0, 0x38000000)), v8_load(xq, o + 72), d1)
+    d2 = v8_fma(w8_f32(w8_shr(w0, 30)), v8_load(xq, o + 80), d2)
+    d3 = v8_fma(w8_f32(w8_and(w1, 0x00000001)), v8_load(xq, o + 88), d3)
+    d0 = v8_fma(w8_f32(w8_and(w1, 0x0000000E)), v8_load(xq, o + 96), d0)
+    d1 = v8_fma(w8_f32(w8_and(w1, 0x00000070)), v8_load(xq, o + 104), d1)
+    d2 = v8_fma(w8_f32(w8_and(w1, 0x00000380)), v8_load(xq, o + 112), d2)
+    d3 = v8_fma(w8_f32(w8_and(w1, 0x00001C00)), v8_load(xq, o + 120), d3)
+    d0 = v8_fma(w8_f32(w8_and(w1, 0x0000E000)), v8_load(xq, o + 128), d0)
+    d1 = v8_fma(w8_f32(w8_and(w1, 0x00070000)), v8_load(xq, o + 136), d1)
+    d2 = v8_fma(w8_f32(w8_and(w1, 0x00380000)), v8_load(xq, o + 144), d2)
+    d3 = v8_fma(w8_f32(w8_and(w1, 0x01C00000)), v8_load(xq, o + 152), d3)
+    d0 = v8_fma(w8_f32(w8_and(w1, 0x0E000000)), v8_load(xq, o + 160), d0)
+    d1 = v8_fma(w8_f32(w8_and(w1, 0x70000000)), v8_load(xq, o + 168), d1)
+    d2 = v8_fma(w8_f32(w8_shr(w1, 31)), v8_load(xq, o + 176), d2)
+    d3 = v8_fma(w8_f32(w8_and(w2, 0x00000003)), v8_load(xq, o + 184), d3)
+    d0 = v8_fma(w8_f32(w8_and(w2, 0x0000001C)), v8_load(xq, o + 192), d0)
+    d1 = v8_fma(w8_f32(w8_and(w2, 0x000000E0)), v8_load(xq, o + 200), d1)
+    d2 = v8_fma(w8_f32(w8_and(w2, 0x00000700)), v8_load(xq, o + 208), d2)
+    d3 = v8_fma(w8_f32(w8_and(w2, 0x00003800)), v8_load(xq, o + 216), d3)
+    d0 = v8_fma(w8_f32(w8_and(w2, 0x0001C000)), v8_load(xq, o + 224), d0)
+    d1 = v8_fma(w8_f32(w8_and(w2, 0x000E0000)), v8_load(xq, o + 232), d1)
+    d2 = v8_fma(w8_f32(w8_and(w2, 0x00700000)), v8_load(xq, o + 240), d2)
+    d3 = v8_fma(w8_f32(w8_and(w2, 0x03800000)), v8_load(xq, o + 248), d3)
+    d0 = v8_fma(w8_f32(w8_and(w2, 0x1C000000)), v8_load(xq, o + 256), d0)
+    d1 = v8_fma(w8_f32(w8_shr(w2, 29)), v8_load(xq, o + 264), d1)
+    return d0, d1, d2, d3
+
+
+@fast(inline="always")
+def _block(bits, flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
+    if bits == 4:
+        return _block4(flat, p, xq, o, d0, d1, d2, d3)
+    if bits == 2:
+        return _block2(flat, p, xq, o, d0, d1, d2, d3)
+    return _block3(flat, p, xq, o, d0, d1, d2, d3)
+
+
 @fast(parallel=True)
-def _gemv_words4(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
-                 mode, sf, sw, out):  # pragma: no cover - jitted
+def _gemv_words(codes, flat, bits, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8,
+                zkind, mode, sf, sw, out):  # pragma: no cover - jitted
     row_bytes = codes.shape[1]
-    nblk = k // _WORD_BLOCK
-    whole = gsz % _WORD_BLOCK == 0
-    bpg = gsz // _WORD_BLOCK  # blocks per group (whole-block groups)
-    wpg = gsz // 8  # words per group (word-aligned groups)
-    lanes = sw.shape[0] // numba.config.NUMBA_NUM_THREADS  # per-thread span of sw
+    lane = 8 if bits == 4 else (16 if bits == 2 else 32)  # codes per lane
+    block = 8 * lane
+    block_bytes = block * bits // 8
+    nf = 8 if bits == 4 else (16 if bits == 2 else 34)  # fields (x planes) per lane
+    nblk = k // block
+    whole = gsz % block == 0
+    bpg = gsz // block  # blocks per group (whole-block groups)
+    lpg = gsz // lane  # lanes per group (lane-aligned groups)
+    span = sw.shape[0] // numba.config.NUMBA_NUM_THREADS  # per-thread part of sw
+    center = 1 << (bits - 1)
     for r in prange(codes.shape[0]):
         t = numba.get_thread_id()
         _row_scales(s16, s32, skind, r, ng, sf, t)
-        off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, 8, xsum)
+        off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, center, xsum)
         base = r * row_bytes
         acc = v8_zero()
         if whole:
@@ -804,27 +920,27 @@ def _gemv_words4(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z3
                 d2 = v8_zero()
                 d3 = v8_zero()
                 for b in range(g * bpg, min(g * bpg + bpg, nblk)):
-                    d0, d1, d2, d3 = _block4(flat, base + 32 * b, xq, _WORD_BLOCK * b,
-                                             d0, d1, d2, d3)
+                    d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
+                                            d0, d1, d2, d3)
                 acc = v8_fma(v8_splat(sf[t, g]), v8_add(v8_add(d0, d1), v8_add(d2, d3)), acc)
         else:
-            s0 = t * lanes
-            for g in range(ng):  # each word's scale, then one vector of scales per block
+            s0 = t * span
+            for g in range(ng):  # each lane's scale, then one vector of scales per block
                 s = sf[t, g]
-                for i in range(g * wpg, min(g * wpg + wpg, nblk * 8)):
+                for i in range(g * lpg, min(g * lpg + lpg, nblk * 8)):
                     sw[s0 + i] = s
             for b in range(nblk):
                 d0 = v8_zero()
                 d1 = v8_zero()
                 d2 = v8_zero()
                 d3 = v8_zero()
-                d0, d1, d2, d3 = _block4(flat, base + 32 * b, xq, _WORD_BLOCK * b,
-                                         d0, d1, d2, d3)
+                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
+                                        d0, d1, d2, d3)
                 acc = v8_fma(v8_load(sw, s0 + 8 * b), v8_add(v8_add(d0, d1), v8_add(d2, d3)),
                              acc)
         y = v8_hsum(acc)
-        for j in range(nblk * _WORD_BLOCK, k):  # codes after the last whole block
-            y += sf[t, j // gsz] * (_code_at(codes, r, j, 4) * xs[j])
+        for j in range(nblk * block, k):  # codes after the last whole block
+            y += sf[t, j // gsz] * (_code_at(codes, r, j, bits) * xs[j])
         out[r] = y + off
 
 
@@ -1039,7 +1155,7 @@ def _gemv_body(bits: int, group_len: int) -> str | None:
     SIMD), ``"bytes"``, ``"chunks"`` or None (the tiled path)."""
     if bits not in _N_FIELDS:
         return None
-    if bits == 4 and group_len % 8 == 0:
+    if SIMD_GEMV and bits in _LANE_CODES and group_len % _LANE_CODES[bits] == 0:
         return "words"
     on_chunks = group_len % _CHUNK == 0
     on_bytes = bits != 3 and group_len % (8 // bits) == 0
@@ -1062,10 +1178,11 @@ def _gemv(p: _Prepared, xs: np.ndarray, bits: int, k: int) -> np.ndarray:
     sf = np.empty((threads, ng), dtype=np.float32)
     body = _gemv_body(bits, gsz)
     if body == "words":
-        whole = gsz % _WORD_BLOCK == 0
-        sw = np.empty(0 if whole else threads * (k // _WORD_BLOCK) * 8, dtype=np.float32)
-        _gemv_words4(p.codes, _ro(p.codes.reshape(-1)), _word_planes4(xs, k), xs, xsum, k, gsz,
-                     ng, *p.sides(), sf, sw, out)
+        block = 8 * _LANE_CODES[bits]
+        lanes = 0 if gsz % block == 0 else (k // block) * 8
+        sw = np.empty(threads * lanes, dtype=np.float32)
+        _gemv_words(p.codes, _ro(p.codes.reshape(-1)), bits, _word_planes(xs, k, bits), xs, xsum,
+                    k, gsz, ng, *p.sides(), sf, sw, out)
     elif body == "bytes":
         _gemv_bytes(p.codes, bits, _byte_planes(xs, k, bits), xs, xsum, k, gsz, ng, *p.sides(),
                     sf, out)
