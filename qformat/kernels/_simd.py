@@ -10,6 +10,8 @@ NEON: two 4-wide halves). They are for ``fast`` kernels only (the sums are reass
   holding IEEE half bit patterns (converted exactly: ``fpext half -> float``, one ``vcvtph2ps``
   on x86 with F16C). Use half arrays only when :data:`HALF_LOADS_NATIVE` is true: elsewhere LLVM
   would call a soft-float helper per element.
+* :func:`v8_repeat` loads ``8 // times`` consecutive float32 values and repeats each ``times``
+  times (one per-lane vector of group scales when a group spans 1, 2 or 4 lanes).
 * :func:`v8_hsum` adds the lanes in a fixed order (``((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))``),
   so a kernel's result does not depend on anything but its inputs.
 
@@ -30,7 +32,8 @@ import platform
 import numpy as np
 from numba import config, types
 
-__all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_mul", "v8_splat",
+__all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_mul", "v8_repeat",
+           "v8_splat",
            "v8_store", "v8_zero", "w8_and", "w8_f32", "w8_load", "w8_load3", "w8_shr"]
 
 
@@ -87,6 +90,9 @@ if config.DISABLE_JIT:  # plain-Python semantics for NUMBA_DISABLE_JIT=1 runs
 
     def v8_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (a * b).astype(np.float32)
+
+    def v8_repeat(arr: np.ndarray, index: int, times: int) -> np.ndarray:
+        return np.repeat(arr[index:index + 8 // times], times).astype(np.float32)
 
     def w8_load(arr: np.ndarray, index: int) -> np.ndarray:
         return arr[index:index + 32].view("<u4").astype(np.uint32)
@@ -237,6 +243,28 @@ else:
             return builder.fmul(args[0], args[1])
 
         return f32x8(a, b), codegen
+
+    @intrinsic(prefer_literal=True)
+    def v8_repeat(typingctx, arr, index, times):  # type: ignore[no-untyped-def]
+        """Lane l = ``arr[index + l // times]`` for a C-contiguous 1-D float32 array (times: a
+        literal 1, 2, 4 or 8; unchecked)."""
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"
+                and arr.dtype == types.float32 and isinstance(index, types.Integer)
+                and isinstance(times, types.IntegerLiteral)
+                and times.literal_value in (1, 2, 4, 8)):
+            return None
+        rep = times.literal_value
+        part = ir.VectorType(ir.FloatType(), 8 // rep)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i = context.cast(builder, args[1], signature.args[1], types.intp)
+            ptr = builder.gep(array.data, [i])
+            values = builder.load(builder.bitcast(ptr, part.as_pointer()), align=4)
+            mask = ir.Constant(ir.VectorType(_I32, 8), [lane // rep for lane in range(8)])
+            return builder.shuffle_vector(values, values, mask)
+
+        return f32x8(arr, index, times), codegen
 
     class I32x8Type(types.Type):
         """Eight 32-bit integer lanes (treated as unsigned) in one LLVM ``<8 x i32>`` value."""

@@ -42,6 +42,7 @@ from ._simd import (
     v8_fma,
     v8_hsum,
     v8_load,
+    v8_repeat,
     v8_splat,
     v8_zero,
     w8_and,
@@ -893,55 +894,93 @@ def _block(bits, flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
     return _block3(flat, p, xq, o, d0, d1, d2, d3)
 
 
+@fast(inline="always")
+def _sum4(d0, d1, d2, d3):  # pragma: no cover - jitted
+    return v8_add(v8_add(d0, d1), v8_add(d2, d3))
+
+
+@fast(inline="always")
+def _row_words(bits, flat, base, block_bytes, xq, nf, nblk, lpg, srow):  # pragma: no cover
+    """sum_g s_g * dot(q_g, x_g) over the whole blocks of one row, as an F32x8 (unsummed).
+
+    Groups of whole blocks (lpg a multiple of 8 lanes) scale each group's block sum by one
+    broadcast; groups of 1, 2 or 4 lanes scale each block by a vector repeating the scales of
+    its 8, 4 or 2 groups. The loop trip counts are constants where they can be (LLVM unrolls
+    them; a data-dependent trip count around each block cost ~30 %).
+    """
+    acc = v8_zero()
+    z = v8_zero()
+    if lpg % 8 == 0:
+        bpg = lpg // 8
+        full = nblk // bpg  # groups whose blocks are all whole
+        if bpg == 1:
+            for g in range(full):
+                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * g, xq, 8 * nf * g,
+                                        z, z, z, z)
+                acc = v8_fma(v8_splat(srow[g]), _sum4(d0, d1, d2, d3), acc)
+        elif bpg == 2:
+            for g in range(full):
+                b = 2 * g
+                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
+                                        z, z, z, z)
+                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * (b + 1), xq,
+                                        8 * nf * (b + 1), d0, d1, d2, d3)
+                acc = v8_fma(v8_splat(srow[g]), _sum4(d0, d1, d2, d3), acc)
+        else:
+            for g in range(full):
+                d0, d1, d2, d3 = z, z, z, z
+                for b in range(g * bpg, g * bpg + bpg):
+                    d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq,
+                                            8 * nf * b, d0, d1, d2, d3)
+                acc = v8_fma(v8_splat(srow[g]), _sum4(d0, d1, d2, d3), acc)
+        if full * bpg < nblk:  # the whole blocks of a partial last group
+            d0, d1, d2, d3 = z, z, z, z
+            for b in range(full * bpg, nblk):
+                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
+                                        d0, d1, d2, d3)
+            acc = v8_fma(v8_splat(srow[full]), _sum4(d0, d1, d2, d3), acc)
+    elif lpg == 4:
+        for b in range(nblk):
+            d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
+                                    z, z, z, z)
+            acc = v8_fma(v8_repeat(srow, 2 * b, 4), _sum4(d0, d1, d2, d3), acc)
+    elif lpg == 2:
+        for b in range(nblk):
+            d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
+                                    z, z, z, z)
+            acc = v8_fma(v8_repeat(srow, 4 * b, 2), _sum4(d0, d1, d2, d3), acc)
+    else:
+        for b in range(nblk):
+            d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
+                                    z, z, z, z)
+            acc = v8_fma(v8_repeat(srow, 8 * b, 1), _sum4(d0, d1, d2, d3), acc)
+    return acc
+
+
 @fast(parallel=True)
 def _gemv_words(codes, flat, bits, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8,
-                zkind, mode, sf, sw, out):  # pragma: no cover - jitted
+                zkind, mode, sf, out):  # pragma: no cover - jitted
+    rows = codes.shape[0]
     row_bytes = codes.shape[1]
     lane = 8 if bits == 4 else (16 if bits == 2 else 32)  # codes per lane
     block = 8 * lane
     block_bytes = block * bits // 8
     nf = 8 if bits == 4 else (16 if bits == 2 else 34)  # fields (x planes) per lane
     nblk = k // block
-    whole = gsz % block == 0
-    bpg = gsz // block  # blocks per group (whole-block groups)
-    lpg = gsz // lane  # lanes per group (lane-aligned groups)
-    span = sw.shape[0] // numba.config.NUMBA_NUM_THREADS  # per-thread part of sw
+    lpg = gsz // lane  # lanes per group
     center = 1 << (bits - 1)
-    for r in prange(codes.shape[0]):
+    nchunks = (rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS
+    for c in prange(nchunks):
         t = numba.get_thread_id()
-        _row_scales(s16, s32, skind, r, ng, sf, t)
-        off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, center, xsum)
-        base = r * row_bytes
-        acc = v8_zero()
-        if whole:
-            for g in range(ng):
-                d0 = v8_zero()
-                d1 = v8_zero()
-                d2 = v8_zero()
-                d3 = v8_zero()
-                for b in range(g * bpg, min(g * bpg + bpg, nblk)):
-                    d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
-                                            d0, d1, d2, d3)
-                acc = v8_fma(v8_splat(sf[t, g]), v8_add(v8_add(d0, d1), v8_add(d2, d3)), acc)
-        else:
-            s0 = t * span
-            for g in range(ng):  # each lane's scale, then one vector of scales per block
-                s = sf[t, g]
-                for i in range(g * lpg, min(g * lpg + lpg, nblk * 8)):
-                    sw[s0 + i] = s
-            for b in range(nblk):
-                d0 = v8_zero()
-                d1 = v8_zero()
-                d2 = v8_zero()
-                d3 = v8_zero()
-                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
-                                        d0, d1, d2, d3)
-                acc = v8_fma(v8_load(sw, s0 + 8 * b), v8_add(v8_add(d0, d1), v8_add(d2, d3)),
-                             acc)
-        y = v8_hsum(acc)
-        for j in range(nblk * block, k):  # codes after the last whole block
-            y += sf[t, j // gsz] * (_code_at(codes, r, j, bits) * xs[j])
-        out[r] = y + off
+        srow = sf[t]
+        for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
+            _row_scales(s16, s32, skind, r, ng, sf, t)
+            off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, center, xsum)
+            acc = _row_words(bits, flat, r * row_bytes, block_bytes, xq, nf, nblk, lpg, srow)
+            y = v8_hsum(acc)
+            for j in range(nblk * block, k):  # codes after the last whole block
+                y += sf[t, j // gsz] * (_code_at(codes, r, j, bits) * xs[j])
+            out[r] = y + off
 
 
 @fast(parallel=True)
@@ -1156,7 +1195,9 @@ def _gemv_body(bits: int, group_len: int) -> str | None:
     if bits not in _N_FIELDS:
         return None
     if SIMD_GEMV and bits in _LANE_CODES and group_len % _LANE_CODES[bits] == 0:
-        return "words"
+        lanes = group_len // _LANE_CODES[bits]  # a group spans 1, 2, 4 or 8n lanes
+        if lanes in (1, 2, 4) or lanes % 8 == 0:
+            return "words"
     on_chunks = group_len % _CHUNK == 0
     on_bytes = bits != 3 and group_len % (8 // bits) == 0
     if on_bytes and (group_len * bits >= 8 * _BYTES_MIN_GROUP or not on_chunks):
@@ -1178,11 +1219,8 @@ def _gemv(p: _Prepared, xs: np.ndarray, bits: int, k: int) -> np.ndarray:
     sf = np.empty((threads, ng), dtype=np.float32)
     body = _gemv_body(bits, gsz)
     if body == "words":
-        block = 8 * _LANE_CODES[bits]
-        lanes = 0 if gsz % block == 0 else (k // block) * 8
-        sw = np.empty(threads * lanes, dtype=np.float32)
         _gemv_words(p.codes, _ro(p.codes.reshape(-1)), bits, _word_planes(xs, k, bits), xs, xsum,
-                    k, gsz, ng, *p.sides(), sf, sw, out)
+                    k, gsz, ng, *p.sides(), sf, out)
     elif body == "bytes":
         _gemv_bytes(p.codes, bits, _byte_planes(xs, k, bits), xs, xsum, k, gsz, ng, *p.sides(),
                     sf, out)
