@@ -957,30 +957,58 @@ def _row_words(bits, flat, base, block_bytes, xq, nf, nblk, lpg, srow):  # pragm
     return acc
 
 
-@fast(parallel=True)
-def _gemv_words(codes, flat, bits, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8,
-                zkind, mode, sf, out):  # pragma: no cover - jitted
-    rows = codes.shape[0]
-    row_bytes = codes.shape[1]
+@fast(inline="always")
+def _word_row(bits, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8,
+              zkind, mode, sf, t):  # pragma: no cover - jitted
+    """y[r] of the word GEMV (``bits`` a literal at each call site: LLVM then drops the
+    per-block width dispatch and keeps one block body in registers)."""
     lane = 8 if bits == 4 else (16 if bits == 2 else 32)  # codes per lane
     block = 8 * lane
-    block_bytes = block * bits // 8
-    nf = 8 if bits == 4 else (16 if bits == 2 else 34)  # fields (x planes) per lane
     nblk = k // block
-    lpg = gsz // lane  # lanes per group
-    center = 1 << (bits - 1)
-    nchunks = (rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS
-    for c in prange(nchunks):
+    _row_scales(s16, s32, skind, r, ng, sf, t)
+    off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, 1 << (bits - 1), xsum)
+    acc = _row_words(bits, flat, r * codes.shape[1], block * bits // 8, xq,
+                     8 if bits == 4 else (16 if bits == 2 else 34), nblk, gsz // lane, sf[t])
+    y = v8_hsum(acc)
+    for j in range(nblk * block, k):  # codes after the last whole block
+        y += sf[t, j // gsz] * (_code_at(codes, r, j, bits) * xs[j])
+    return y + off
+
+
+@fast(parallel=True)
+def _gemv_words4(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, sf, out):  # pragma: no cover - jitted
+    rows = codes.shape[0]
+    for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
         t = numba.get_thread_id()
-        srow = sf[t]
         for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
-            _row_scales(s16, s32, skind, r, ng, sf, t)
-            off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, center, xsum)
-            acc = _row_words(bits, flat, r * row_bytes, block_bytes, xq, nf, nblk, lpg, srow)
-            y = v8_hsum(acc)
-            for j in range(nblk * block, k):  # codes after the last whole block
-                y += sf[t, j // gsz] * (_code_at(codes, r, j, bits) * xs[j])
-            out[r] = y + off
+            out[r] = _word_row(4, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind,
+                               z16, z32, z8, zkind, mode, sf, t)
+
+
+@fast(parallel=True)
+def _gemv_words2(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, sf, out):  # pragma: no cover - jitted
+    rows = codes.shape[0]
+    for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
+        t = numba.get_thread_id()
+        for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
+            out[r] = _word_row(2, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind,
+                               z16, z32, z8, zkind, mode, sf, t)
+
+
+@fast(parallel=True)
+def _gemv_words3(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, sf, out):  # pragma: no cover - jitted
+    rows = codes.shape[0]
+    for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
+        t = numba.get_thread_id()
+        for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
+            out[r] = _word_row(3, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind,
+                               z16, z32, z8, zkind, mode, sf, t)
+
+
+_GEMV_WORDS = {4: _gemv_words4, 2: _gemv_words2, 3: _gemv_words3}
 
 
 @fast(parallel=True)
@@ -1219,8 +1247,8 @@ def _gemv(p: _Prepared, xs: np.ndarray, bits: int, k: int) -> np.ndarray:
     sf = np.empty((threads, ng), dtype=np.float32)
     body = _gemv_body(bits, gsz)
     if body == "words":
-        _gemv_words(p.codes, _ro(p.codes.reshape(-1)), bits, _word_planes(xs, k, bits), xs, xsum,
-                    k, gsz, ng, *p.sides(), sf, out)
+        _GEMV_WORDS[bits](p.codes, _ro(p.codes.reshape(-1)), _word_planes(xs, k, bits), xs,
+                          xsum, k, gsz, ng, *p.sides(), sf, out)
     elif body == "bytes":
         _gemv_bytes(p.codes, bits, _byte_planes(xs, k, bits), xs, xsum, k, gsz, ng, *p.sides(),
                     sf, out)
