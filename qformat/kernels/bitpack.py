@@ -23,6 +23,13 @@ How the bodies are organised (and why):
   unsigned indices (its negative-index wraparound select turns vector loads into inserts).
 * Dequantization is ``exact`` (no fast-math: bit-identical to the reference); dot products are
   ``fast`` (reassociation lets the reductions vectorize).
+* Batch-1 GEMV for 2-, 3- and 4-bit codes in groups of 1, 2, 4 or 8n "lanes" (lane = one 32-bit
+  word of 4-bit or 2-bit codes, three words of 3-bit codes) uses explicit LLVM vector IR
+  (:mod:`._simd`) instead of autovectorization: eight lanes are unpacked per instruction
+  (mask in place or shift down, int-to-float, FMA with x permuted once per call to match the
+  lanes), group sums stay in vector registers and each row takes one horizontal sum. The other
+  GEMV cases keep the autovectorized byte/chunk bodies; ``SIMD_GEMV = False`` routes everything
+  to them (the benchmark times both).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from ._simd import (
     v8_load,
     v8_repeat,
     v8_splat,
+    v8_store,
     v8_zero,
     w8_and,
     w8_f32,
@@ -886,89 +894,81 @@ def _block3(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
 
 
 @fast(inline="always")
-def _block(bits, flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
-    if bits == 4:
-        return _block4(flat, p, xq, o, d0, d1, d2, d3)
-    if bits == 2:
-        return _block2(flat, p, xq, o, d0, d1, d2, d3)
-    return _block3(flat, p, xq, o, d0, d1, d2, d3)
-
-
-@fast(inline="always")
 def _sum4(d0, d1, d2, d3):  # pragma: no cover - jitted
     return v8_add(v8_add(d0, d1), v8_add(d2, d3))
 
 
 @fast(inline="always")
-def _row_words(bits, flat, base, block_bytes, xq, nf, nblk, lpg, srow):  # pragma: no cover
+def _lane_scales(srow, swrow, ng, nblk, lpg, first):  # pragma: no cover - jitted
+    """swrow[8b + l] = scale of lane l of block b, for the blocks from ``first`` on (groups of
+    1, 2 or 4 lanes: each group's scale repeated; groups of 8n lanes: one scale per block)."""
+    if lpg == 4:
+        for b in range(first, nblk):
+            v8_store(swrow, 8 * b, v8_repeat(srow, 2 * b, 4))
+    elif lpg == 2:
+        for b in range(first, nblk):
+            v8_store(swrow, 8 * b, v8_repeat(srow, 4 * b, 2))
+    elif lpg == 1:
+        for b in range(first, nblk):
+            v8_store(swrow, 8 * b, v8_load(srow, 8 * b))
+    else:
+        bpg = lpg // 8
+        if bpg & (bpg - 1) == 0:  # a power of two: the group of block b is b >> shift
+            shift = 0
+            while (1 << shift) < bpg:
+                shift += 1
+            for b in range(first, nblk):
+                v8_store(swrow, 8 * b, v8_splat(srow[b >> shift]))
+        else:
+            for g in range(first // bpg, ng):
+                s = v8_splat(srow[g])
+                for b in range(g * bpg, min(g * bpg + bpg, nblk)):
+                    v8_store(swrow, 8 * b, s)
+
+
+@fast(inline="always")
+def _row_words(block_fn, flat, base, block_bytes, xq, nf, nblk, lpg, ng, srow,
+               swrow):  # pragma: no cover - jitted
     """sum_g s_g * dot(q_g, x_g) over the whole blocks of one row, as an F32x8 (unsummed).
 
-    Groups of whole blocks (lpg a multiple of 8 lanes) scale each group's block sum by one
-    broadcast; groups of 1, 2 or 4 lanes scale each block by a vector repeating the scales of
-    its 8, 4 or 2 groups. The loop trip counts are constants where they can be (LLVM unrolls
-    them; a data-dependent trip count around each block cost ~30 %).
+    Groups of exactly two blocks (4-bit codes in groups of 128, the common case) scale each
+    pair's sum by one broadcast in a loop of constant trip count; every other block is scaled by
+    a vector of its lanes' scales, expanded per row into ``swrow``. Only two copies of the block
+    body: compile time grows quickly with each (the 3-bit block is ~100 vector operations).
     """
     acc = v8_zero()
     z = v8_zero()
-    if lpg % 8 == 0:
-        bpg = lpg // 8
-        full = nblk // bpg  # groups whose blocks are all whole
-        if bpg == 1:
-            for g in range(full):
-                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * g, xq, 8 * nf * g,
-                                        z, z, z, z)
-                acc = v8_fma(v8_splat(srow[g]), _sum4(d0, d1, d2, d3), acc)
-        elif bpg == 2:
-            for g in range(full):
-                b = 2 * g
-                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
-                                        z, z, z, z)
-                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * (b + 1), xq,
-                                        8 * nf * (b + 1), d0, d1, d2, d3)
-                acc = v8_fma(v8_splat(srow[g]), _sum4(d0, d1, d2, d3), acc)
-        else:
-            for g in range(full):
-                d0, d1, d2, d3 = z, z, z, z
-                for b in range(g * bpg, g * bpg + bpg):
-                    d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq,
-                                            8 * nf * b, d0, d1, d2, d3)
-                acc = v8_fma(v8_splat(srow[g]), _sum4(d0, d1, d2, d3), acc)
-        if full * bpg < nblk:  # the whole blocks of a partial last group
-            d0, d1, d2, d3 = z, z, z, z
-            for b in range(full * bpg, nblk):
-                d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
-                                        d0, d1, d2, d3)
-            acc = v8_fma(v8_splat(srow[full]), _sum4(d0, d1, d2, d3), acc)
-    elif lpg == 4:
-        for b in range(nblk):
-            d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
+    first = 0
+    if lpg == 16:
+        first = 2 * (nblk // 2)
+        for g in range(nblk // 2):
+            b = 2 * g
+            d0, d1, d2, d3 = block_fn(flat, base + block_bytes * b, xq, 8 * nf * b,
                                     z, z, z, z)
-            acc = v8_fma(v8_repeat(srow, 2 * b, 4), _sum4(d0, d1, d2, d3), acc)
-    elif lpg == 2:
-        for b in range(nblk):
-            d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
-                                    z, z, z, z)
-            acc = v8_fma(v8_repeat(srow, 4 * b, 2), _sum4(d0, d1, d2, d3), acc)
-    else:
-        for b in range(nblk):
-            d0, d1, d2, d3 = _block(bits, flat, base + block_bytes * b, xq, 8 * nf * b,
-                                    z, z, z, z)
-            acc = v8_fma(v8_repeat(srow, 8 * b, 1), _sum4(d0, d1, d2, d3), acc)
+            d0, d1, d2, d3 = block_fn(flat, base + block_bytes * (b + 1), xq,
+                                    8 * nf * (b + 1), d0, d1, d2, d3)
+            acc = v8_fma(v8_splat(srow[g]), _sum4(d0, d1, d2, d3), acc)
+    _lane_scales(srow, swrow, ng, nblk, lpg, first)
+    for b in range(first, nblk):
+        d0, d1, d2, d3 = block_fn(flat, base + block_bytes * b, xq, 8 * nf * b,
+                                z, z, z, z)
+        acc = v8_fma(v8_load(swrow, 8 * b), _sum4(d0, d1, d2, d3), acc)
     return acc
 
 
 @fast(inline="always")
-def _word_row(bits, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8,
-              zkind, mode, sf, t):  # pragma: no cover - jitted
-    """y[r] of the word GEMV (``bits`` a literal at each call site: LLVM then drops the
-    per-block width dispatch and keeps one block body in registers)."""
+def _word_row(bits, block_fn, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16,
+              z32, z8, zkind, mode, sf, sw, t):  # pragma: no cover - jitted
+    """y[r] of the word GEMV; ``block_fn`` is the width's block function, passed by each
+    width's body (a dispatch on ``bits`` inside would compile every width's block everywhere)."""
     lane = 8 if bits == 4 else (16 if bits == 2 else 32)  # codes per lane
     block = 8 * lane
     nblk = k // block
     _row_scales(s16, s32, skind, r, ng, sf, t)
     off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, 1 << (bits - 1), xsum)
-    acc = _row_words(bits, flat, r * codes.shape[1], block * bits // 8, xq,
-                     8 if bits == 4 else (16 if bits == 2 else 34), nblk, gsz // lane, sf[t])
+    acc = _row_words(block_fn, flat, r * codes.shape[1], block * bits // 8, xq,
+                     8 if bits == 4 else (16 if bits == 2 else 34), nblk, gsz // lane, ng, sf[t],
+                     sw[t])
     y = v8_hsum(acc)
     for j in range(nblk * block, k):  # codes after the last whole block
         y += sf[t, j // gsz] * (_code_at(codes, r, j, bits) * xs[j])
@@ -977,35 +977,35 @@ def _word_row(bits, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z
 
 @fast(parallel=True)
 def _gemv_words4(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
-                 mode, sf, out):  # pragma: no cover - jitted
+                 mode, sf, sw, out):  # pragma: no cover - jitted
     rows = codes.shape[0]
     for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
         t = numba.get_thread_id()
         for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
-            out[r] = _word_row(4, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind,
-                               z16, z32, z8, zkind, mode, sf, t)
+            out[r] = _word_row(4, _block4, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16,
+                               s32, skind, z16, z32, z8, zkind, mode, sf, sw, t)
 
 
 @fast(parallel=True)
 def _gemv_words2(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
-                 mode, sf, out):  # pragma: no cover - jitted
+                 mode, sf, sw, out):  # pragma: no cover - jitted
     rows = codes.shape[0]
     for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
         t = numba.get_thread_id()
         for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
-            out[r] = _word_row(2, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind,
-                               z16, z32, z8, zkind, mode, sf, t)
+            out[r] = _word_row(2, _block2, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16,
+                               s32, skind, z16, z32, z8, zkind, mode, sf, sw, t)
 
 
 @fast(parallel=True)
 def _gemv_words3(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
-                 mode, sf, out):  # pragma: no cover - jitted
+                 mode, sf, sw, out):  # pragma: no cover - jitted
     rows = codes.shape[0]
     for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
         t = numba.get_thread_id()
         for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
-            out[r] = _word_row(3, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind,
-                               z16, z32, z8, zkind, mode, sf, t)
+            out[r] = _word_row(3, _block3, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16,
+                               s32, skind, z16, z32, z8, zkind, mode, sf, sw, t)
 
 
 _GEMV_WORDS = {4: _gemv_words4, 2: _gemv_words2, 3: _gemv_words3}
@@ -1247,8 +1247,9 @@ def _gemv(p: _Prepared, xs: np.ndarray, bits: int, k: int) -> np.ndarray:
     sf = np.empty((threads, ng), dtype=np.float32)
     body = _gemv_body(bits, gsz)
     if body == "words":
+        sw = np.empty((threads, 8 * (k // (8 * _LANE_CODES[bits]))), dtype=np.float32)
         _GEMV_WORDS[bits](p.codes, _ro(p.codes.reshape(-1)), _word_planes(xs, k, bits), xs,
-                          xsum, k, gsz, ng, *p.sides(), sf, out)
+                          xsum, k, gsz, ng, *p.sides(), sf, sw, out)
     elif body == "bytes":
         _gemv_bytes(p.codes, bits, _byte_planes(xs, k, bits), xs, xsum, k, gsz, ng, *p.sides(),
                     sf, out)
