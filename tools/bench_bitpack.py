@@ -12,7 +12,9 @@ of repeated calls and every ratio compares with a baseline timed in the same pro
      decoder, as a fraction of the dequantize roofline (read the packed parts + write the
      float32 output once), into a reused buffer (``out=``) and into a new array;
    * fused GEMV (batch 1) vs (a) numpy dequantize-then-matmul and (b) numpy float32 GEMV on the
-     dense matrix, as a fraction of the GEMV roofline (read every stored byte once);
+     dense matrix, as a fraction of the GEMV roofline (read every stored byte once); where
+     an explicit-SIMD body serves the case, also the previous body (``SIMD_GEMV`` off), calls
+     alternating with the new one (``previous_route`` ratio);
    * batch 8 and 32 vs numpy float32 GEMM on the dense matrix;
    * batch-1 GEMV against the group size (16, 32, 64, 128) for 3 and 4 bits, 4096x4096;
 3. cold start: the first call of a kernel in a new process, with an empty and with a warm
@@ -77,6 +79,27 @@ def timeit(fn, reps: int, warmup: int = 2) -> tuple[float, float]:
         fn()
         times.append(time.perf_counter() - t)
     return float(np.median(times)), float(np.min(times))
+
+
+def timeit_routes(fn, reps: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(median, min) of ``fn()`` with the explicit-SIMD GEMV routes on, then off (the previous
+    bodies); calls alternate so both see the same machine."""
+    previous = kern.SIMD_GEMV
+    times: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for on in (True, False, True, False):  # warm-up (and compile) both
+            kern.SIMD_GEMV = on
+            fn()
+        for _ in range(reps):
+            for on in (True, False):
+                kern.SIMD_GEMV = on
+                t = time.perf_counter()
+                fn()
+                times[on].append(time.perf_counter() - t)
+    finally:
+        kern.SIMD_GEMV = previous
+    on, off = ((float(np.median(times[b])), float(np.min(times[b]))) for b in (True, False))
+    return on, off
 
 
 def bandwidth(reps: int, size: int = 512 * MiB) -> dict[str, float]:
@@ -172,8 +195,8 @@ def bench_layer(out: int, k: int, bits: int, group: int, bw: dict, reps: int,
                                             validate=False, out=buf), reps)
     t_fresh = timeit(lambda: kern.dequantize(**kernel_args(nxt(), bits, k, group),
                                              validate=False), reps)
-    t_gemv = timeit(lambda: kern.linear(x1, **kernel_args(nxt(), bits, k, group),
-                                        validate=False), reps)
+    t_gemv, t_prev = timeit_routes(lambda: kern.linear(x1, **kernel_args(nxt(), bits, k, group),
+                                                       validate=False), reps)
     xbs = {b: np.random.default_rng(3).standard_normal((b, k)).astype(np.float32)
            for b in batches}
     t_batch = {b: timeit(lambda xb=xbs[b]: kern.linear(xb, **kernel_args(nxt(), bits, k, group),
@@ -212,6 +235,17 @@ def bench_layer(out: int, k: int, bits: int, group: int, bw: dict, reps: int,
                  "vs_numpy_dequant_matmul": t_np_gemv[0] / t_gemv[0],
                  "f32_dense_gemv_ms": t_dense[0] * 1e3,
                  "numpy_dequant_matmul_ms": t_np_gemv[0] * 1e3})
+    with_simd = kern.SIMD_GEMV
+    kern.SIMD_GEMV = False
+    prev_body = kern._gemv_body(bits, group)
+    kern.SIMD_GEMV = with_simd
+    if prev_body != kern._gemv_body(bits, group):
+        rows.append({"op": f"GEMV previous ({prev_body})", "layer": label,
+                     "ms": t_prev[0] * 1e3, "best_ms": t_prev[1] * 1e3,
+                     "roofline_frac": read_roof / t_prev[0], "read_bytes": nbytes,
+                     "write_bytes": 0})
+        rows[-2]["vs_previous_route"] = t_prev[0] / t_gemv[0]
+        rows[-2]["previous_route_ms"] = t_prev[0] * 1e3
     for b in batches:
         rows.append({"op": f"linear batch {b}", "layer": label, "ms": t_batch[b][0] * 1e3,
                      "best_ms": t_batch[b][1] * 1e3, "roofline_frac": read_roof / t_batch[b][0],

@@ -10,8 +10,16 @@ NEON: two 4-wide halves). They are for ``fast`` kernels only (the sums are reass
   holding IEEE half bit patterns (converted exactly: ``fpext half -> float``, one ``vcvtph2ps``
   on x86 with F16C). Use half arrays only when :data:`HALF_LOADS_NATIVE` is true: elsewhere LLVM
   would call a soft-float helper per element.
+* :func:`v8_repeat` loads ``8 // times`` consecutive float32 values and repeats each ``times``
+  times (one per-lane vector of group scales when a group spans 1, 2 or 4 lanes).
 * :func:`v8_hsum` adds the lanes in a fixed order (``((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))``),
   so a kernel's result does not depend on anything but its inputs.
+
+Eight-lane uint32 vectors (``I32x8``) unpack packed integer codes in registers: :func:`w8_load`
+reads 32 bytes as eight little-endian 32-bit words, :func:`w8_and` / :func:`w8_shr` mask and
+shift every lane by the same constant (one ``vpand`` / ``vpsrld`` each), :func:`w8_f32`
+converts lanes below 2**31 to float32 exactly (``vcvtdq2ps``). :func:`w8_load3` reads 96
+bytes and returns every third word (3-bit codes: lane l then holds the 96-bit unit l).
 
 With ``NUMBA_DISABLE_JIT=1`` the same names are small numpy functions with the same semantics
 (each lane rounded to float32), so the kernels still run as plain Python.
@@ -24,8 +32,9 @@ import platform
 import numpy as np
 from numba import config, types
 
-__all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_splat", "v8_store",
-           "v8_zero"]
+__all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_mul", "v8_repeat",
+           "v8_splat",
+           "v8_store", "v8_zero", "w8_and", "w8_f32", "w8_load", "w8_load3", "w8_shr"]
 
 
 def _half_loads_native() -> bool:
@@ -78,6 +87,27 @@ if config.DISABLE_JIT:  # plain-Python semantics for NUMBA_DISABLE_JIT=1 runs
         s4 = v[:4] + v[4:]
         s2 = s4[:2] + s4[2:]
         return np.float32(s2[0] + s2[1])
+
+    def v8_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (a * b).astype(np.float32)
+
+    def v8_repeat(arr: np.ndarray, index: int, times: int) -> np.ndarray:
+        return np.repeat(arr[index:index + 8 // times], times).astype(np.float32)
+
+    def w8_load(arr: np.ndarray, index: int) -> np.ndarray:
+        return arr[index:index + 32].view("<u4").astype(np.uint32)
+
+    def w8_load3(arr: np.ndarray, index: int, m: int) -> np.ndarray:
+        return arr[index:index + 96].view("<u4").astype(np.uint32)[m::3].copy()
+
+    def w8_and(v: np.ndarray, mask: int) -> np.ndarray:
+        return v & np.uint32(mask)
+
+    def w8_shr(v: np.ndarray, n: int) -> np.ndarray:
+        return v >> np.uint32(n)
+
+    def w8_f32(v: np.ndarray) -> np.ndarray:
+        return v.view(np.int32).astype(np.float32)
 
 else:
     from llvmlite import ir
@@ -202,3 +232,128 @@ else:
                                 builder.extract_element(s2, ir.Constant(_I32, 1)))
 
         return types.float32(v), codegen
+
+    @intrinsic
+    def v8_mul(typingctx, a, b):  # type: ignore[no-untyped-def]
+        """Lane-wise ``a * b``."""
+        if a != f32x8 or b != f32x8:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.fmul(args[0], args[1])
+
+        return f32x8(a, b), codegen
+
+    @intrinsic(prefer_literal=True)
+    def v8_repeat(typingctx, arr, index, times):  # type: ignore[no-untyped-def]
+        """Lane l = ``arr[index + l // times]`` for a C-contiguous 1-D float32 array (times: a
+        literal 1, 2, 4 or 8; unchecked)."""
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"
+                and arr.dtype == types.float32 and isinstance(index, types.Integer)
+                and isinstance(times, types.IntegerLiteral)
+                and times.literal_value in (1, 2, 4, 8)):
+            return None
+        rep = times.literal_value
+        part = ir.VectorType(ir.FloatType(), 8 // rep)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i = context.cast(builder, args[1], signature.args[1], types.intp)
+            ptr = builder.gep(array.data, [i])
+            values = builder.load(builder.bitcast(ptr, part.as_pointer()), align=4)
+            mask = ir.Constant(ir.VectorType(_I32, 8), [lane // rep for lane in range(8)])
+            return builder.shuffle_vector(values, values, mask)
+
+        return f32x8(arr, index, times), codegen
+
+    class I32x8Type(types.Type):
+        """Eight 32-bit integer lanes (treated as unsigned) in one LLVM ``<8 x i32>`` value."""
+
+        def __init__(self) -> None:
+            super().__init__(name="I32x8")
+
+    i32x8 = I32x8Type()
+    _IVEC = ir.VectorType(_I32, 8)
+
+    @register_model(I32x8Type)
+    class _I32x8Model(models.PrimitiveModel):
+        def __init__(self, dmm, fe_type):  # type: ignore[no-untyped-def]
+            super().__init__(dmm, fe_type, _IVEC)
+
+    def _isplat(context, builder, value, value_type):  # type: ignore[no-untyped-def]
+        """Eight copies of an integer scalar, truncated to 32 bits (constants fold)."""
+        v = builder.trunc(context.cast(builder, value, value_type, types.int64), _I32)
+        one = builder.insert_element(ir.Constant(_IVEC, None), v, ir.Constant(_I32, 0))
+        return builder.shuffle_vector(one, one, ir.Constant(_IVEC, [0] * 8))
+
+    @intrinsic
+    def w8_load(typingctx, arr, index):  # type: ignore[no-untyped-def]
+        """Bytes ``arr[index:index+32]`` of a C-contiguous 1-D uint8 array as eight
+        little-endian 32-bit words (unchecked, unaligned; little-endian hosts only)."""
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"
+                and arr.dtype == types.uint8 and isinstance(index, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i = context.cast(builder, args[1], signature.args[1], types.intp)
+            ptr = builder.gep(array.data, [i])
+            return builder.load(builder.bitcast(ptr, _IVEC.as_pointer()), align=1)
+
+        return i32x8(arr, index), codegen
+
+    @intrinsic(prefer_literal=True)
+    def w8_load3(typingctx, arr, index, m):  # type: ignore[no-untyped-def]
+        """Words ``m, m+3, ..., m+21`` of the 24 little-endian 32-bit words at bytes
+        ``arr[index:index+96]`` (m: a literal 0, 1 or 2; unchecked, unaligned). The three calls
+        of a block share one load after LLVM's common-subexpression elimination."""
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"
+                and arr.dtype == types.uint8 and isinstance(index, types.Integer)
+                and isinstance(m, types.IntegerLiteral) and 0 <= m.literal_value <= 2):
+            return None
+        first = m.literal_value
+        wide = ir.VectorType(_I32, 24)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            i = context.cast(builder, args[1], signature.args[1], types.intp)
+            ptr = builder.gep(array.data, [i])
+            words = builder.load(builder.bitcast(ptr, wide.as_pointer()), align=1)
+            mask = ir.Constant(_IVEC, [first + 3 * lane for lane in range(8)])
+            return builder.shuffle_vector(words, words, mask)
+
+        return i32x8(arr, index, m), codegen
+
+    @intrinsic
+    def w8_and(typingctx, v, mask):  # type: ignore[no-untyped-def]
+        """Lane-wise ``v & mask`` (mask: an integer, the same for every lane)."""
+        if v != i32x8 or not isinstance(mask, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.and_(args[0], _isplat(context, builder, args[1], signature.args[1]))
+
+        return i32x8(v, mask), codegen
+
+    @intrinsic
+    def w8_shr(typingctx, v, n):  # type: ignore[no-untyped-def]
+        """Lane-wise logical ``v >> n`` (0 <= n < 32, the same for every lane)."""
+        if v != i32x8 or not isinstance(n, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.lshr(args[0], _isplat(context, builder, args[1], signature.args[1]))
+
+        return i32x8(v, n), codegen
+
+    @intrinsic
+    def w8_f32(typingctx, v):  # type: ignore[no-untyped-def]
+        """Lanes as float32 (signed conversion: exact for lanes below 2**24, and for larger
+        lanes below 2**31 with at most 24 significant bits)."""
+        if v != i32x8:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.sitofp(args[0], _VEC)
+
+        return f32x8(v), codegen

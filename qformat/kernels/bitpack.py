@@ -23,6 +23,13 @@ How the bodies are organised (and why):
   unsigned indices (its negative-index wraparound select turns vector loads into inserts).
 * Dequantization is ``exact`` (no fast-math: bit-identical to the reference); dot products are
   ``fast`` (reassociation lets the reductions vectorize).
+* Batch-1 GEMV for 2-, 3- and 4-bit codes in groups of 1, 2, 4 or 8n "lanes" (lane = one 32-bit
+  word of 4-bit or 2-bit codes, three words of 3-bit codes) uses explicit LLVM vector IR
+  (:mod:`._simd`) instead of autovectorization: eight lanes are unpacked per instruction
+  (mask in place or shift down, int-to-float, FMA with x permuted once per call to match the
+  lanes), group sums stay in vector registers and each row takes one horizontal sum. The other
+  GEMV cases keep the autovectorized byte/chunk bodies; ``SIMD_GEMV = False`` routes everything
+  to them (the benchmark times both).
 """
 
 from __future__ import annotations
@@ -37,6 +44,21 @@ from ..errors import ArgumentError
 from ._bitcast import u32_as_f32
 from ._bitpack_common import Geometry, check_arrays, check_content, check_out
 from ._jit import exact, fast, prange
+from ._simd import (
+    v8_add,
+    v8_fma,
+    v8_hsum,
+    v8_load,
+    v8_repeat,
+    v8_splat,
+    v8_store,
+    v8_zero,
+    w8_and,
+    w8_f32,
+    w8_load,
+    w8_load3,
+    w8_shr,
+)
 
 __all__ = ["dequantize", "fast_gemv_supported", "linear", "pack_codes", "unpack_codes"]
 
@@ -729,6 +751,266 @@ def _gemv_chunks(codes, bits, xp, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z3
         out[r] = y + off
 
 
+# ---------------------------------------------------------------------------------------------
+# explicit-SIMD batch-1 GEMV, 4-bit codes (see _simd: LLVM vector IR, numpy fallbacks)
+#
+# A row is read 32 bytes at a time as eight little-endian 32-bit words (one word = 8 codes, lane
+# l = word l of the block of 64 codes). Code c of every word is masked in place (c < 7) or
+# shifted down (c = 7), converted to float32 (exact) and multiplied by x permuted once per call
+# so that lane l of plane c holds x[64*blk + 8*l + c] * 2**(-4c): the in-place field's power of
+# two cancels exactly. Groups that are whole blocks (group size a multiple of 64) sum their
+# blocks in four independent accumulators and fold them into the row's vector accumulator with
+# one broadcast scale; other word-aligned groups (multiples of 8 codes) scale each block by a
+# per-lane vector of its words' scales. One horizontal sum per row.
+# ---------------------------------------------------------------------------------------------
+#: route batch-1 GEMVs to the explicit-SIMD word bodies where they apply (the benchmark turns
+#: this off to time the previous bodies side by side)
+SIMD_GEMV = True
+#: per width: codes per lane (one lane holds ``bits * lane_codes / 32`` whole words), and a
+#: block is eight lanes
+_LANE_CODES = {4: 8, 2: 16, 3: 32}
+_BLOCK_BYTES = {4: 32, 2: 32, 3: 96}
+
+
+def _word_fields(bits: int) -> list[tuple[int, int, int, int, float]]:
+    """Bit fields of one lane's words, in the order the block functions use them:
+    (word, shift, mask, code, multiplier).
+
+    The field's value is ``float((word >> shift) & mask) * multiplier``, its share of code
+    ``code``. Fields are masked in place (shift 0, multiplier cancelling their position) unless
+    they reach bit 31, which the signed int-to-float conversion cannot take: those are shifted
+    down. A code that straddles two words (3 bits) has two fields.
+    """
+    fields = []
+    for code in range(_LANE_CODES[bits]):
+        pos, left = bits * code, bits
+        while left:
+            word, at = divmod(pos, 32)
+            take = min(left, 32 - at)
+            part = 2.0 ** (bits - left)  # weight of this field's lowest bit within the code
+            if at + take == 32:
+                fields.append((word, at, (1 << take) - 1, code, part))
+            else:
+                fields.append((word, 0, ((1 << take) - 1) << at, code, part * 2.0 ** -at))
+            pos, left = pos + take, left - take
+    return fields
+
+
+#: per width: each field's code and multiplier (the x plane it multiplies)
+_PLANE_CODES = {b: np.array([f[3] for f in _word_fields(b)]) for b in _LANE_CODES}
+_PLANE_MULTS = {b: np.array([f[4] for f in _word_fields(b)], np.float32) for b in _LANE_CODES}
+
+
+def _word_planes(xs: np.ndarray, k: int, bits: int) -> np.ndarray:
+    """x over the whole blocks as the block functions read it: block b, field f, lane l holds
+    x[b*block + l*lane_codes + code_f] * multiplier_f (exact: multipliers are powers of two)."""
+    lane = _LANE_CODES[bits]
+    nblk = k // (8 * lane)
+    per_lane = xs[:nblk * 8 * lane].reshape(nblk, 8, lane)[:, :, _PLANE_CODES[bits]]
+    planes = per_lane.transpose(0, 2, 1) * _PLANE_MULTS[bits][None, :, None]
+    return _ro(np.ascontiguousarray(planes, dtype=np.float32).reshape(-1))
+
+
+@fast(inline="always")
+def _block4(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
+    """Add one block of 64 4-bit codes (bytes p.., x planes o..) to the four accumulators."""
+    w = w8_load(flat, p)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x0000000F)), v8_load(xq, o), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x000000F0)), v8_load(xq, o + 8), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x00000F00)), v8_load(xq, o + 16), d2)
+    d3 = v8_fma(w8_f32(w8_and(w, 0x0000F000)), v8_load(xq, o + 24), d3)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x000F0000)), v8_load(xq, o + 32), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x00F00000)), v8_load(xq, o + 40), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x0F000000)), v8_load(xq, o + 48), d2)
+    d3 = v8_fma(w8_f32(w8_shr(w, 28)), v8_load(xq, o + 56), d3)
+    return d0, d1, d2, d3
+
+
+@fast(inline="always")
+def _block2(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
+    """Add one block of 128 2-bit codes (bytes p.., x planes o..) to the four accumulators."""
+    w = w8_load(flat, p)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x00000003)), v8_load(xq, o), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x0000000C)), v8_load(xq, o + 8), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x00000030)), v8_load(xq, o + 16), d2)
+    d3 = v8_fma(w8_f32(w8_and(w, 0x000000C0)), v8_load(xq, o + 24), d3)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x00000300)), v8_load(xq, o + 32), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x00000C00)), v8_load(xq, o + 40), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x00003000)), v8_load(xq, o + 48), d2)
+    d3 = v8_fma(w8_f32(w8_and(w, 0x0000C000)), v8_load(xq, o + 56), d3)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x00030000)), v8_load(xq, o + 64), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x000C0000)), v8_load(xq, o + 72), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x00300000)), v8_load(xq, o + 80), d2)
+    d3 = v8_fma(w8_f32(w8_and(w, 0x00C00000)), v8_load(xq, o + 88), d3)
+    d0 = v8_fma(w8_f32(w8_and(w, 0x03000000)), v8_load(xq, o + 96), d0)
+    d1 = v8_fma(w8_f32(w8_and(w, 0x0C000000)), v8_load(xq, o + 104), d1)
+    d2 = v8_fma(w8_f32(w8_and(w, 0x30000000)), v8_load(xq, o + 112), d2)
+    d3 = v8_fma(w8_f32(w8_shr(w, 30)), v8_load(xq, o + 120), d3)
+    return d0, d1, d2, d3
+
+
+@fast(inline="always")
+def _block3(flat, p, xq, o, d0, d1, d2, d3):  # pragma: no cover - jitted
+    """Add one block of 256 3-bit codes (bytes p.., x planes o..) to the four accumulators:
+    lane l holds the three words of its 32 codes; codes 10 and 21 straddle two words."""
+    w0 = w8_load3(flat, p, 0)
+    w1 = w8_load3(flat, p, 1)
+    w2 = w8_load3(flat, p, 2)
+    d0 = v8_fma(w8_f32(w8_and(w0, 0x00000007)), v8_load(xq, o), d0)
+    d1 = v8_fma(w8_f32(w8_and(w0, 0x00000038)), v8_load(xq, o + 8), d1)
+    d2 = v8_fma(w8_f32(w8_and(w0, 0x000001C0)), v8_load(xq, o + 16), d2)
+    d3 = v8_fma(w8_f32(w8_and(w0, 0x00000E00)), v8_load(xq, o + 24), d3)
+    d0 = v8_fma(w8_f32(w8_and(w0, 0x00007000)), v8_load(xq, o + 32), d0)
+    d1 = v8_fma(w8_f32(w8_and(w0, 0x00038000)), v8_load(xq, o + 40), d1)
+    d2 = v8_fma(w8_f32(w8_and(w0, 0x001C0000)), v8_load(xq, o + 48), d2)
+    d3 = v8_fma(w8_f32(w8_and(w0, 0x00E00000)), v8_load(xq, o + 56), d3)
+    d0 = v8_fma(w8_f32(w8_and(w0, 0x07000000)), v8_load(xq, o + 64), d0)
+    d1 = v8_fma(w8_f32(w8_and(w0, 0x38000000)), v8_load(xq, o + 72), d1)
+    d2 = v8_fma(w8_f32(w8_shr(w0, 30)), v8_load(xq, o + 80), d2)
+    d3 = v8_fma(w8_f32(w8_and(w1, 0x00000001)), v8_load(xq, o + 88), d3)
+    d0 = v8_fma(w8_f32(w8_and(w1, 0x0000000E)), v8_load(xq, o + 96), d0)
+    d1 = v8_fma(w8_f32(w8_and(w1, 0x00000070)), v8_load(xq, o + 104), d1)
+    d2 = v8_fma(w8_f32(w8_and(w1, 0x00000380)), v8_load(xq, o + 112), d2)
+    d3 = v8_fma(w8_f32(w8_and(w1, 0x00001C00)), v8_load(xq, o + 120), d3)
+    d0 = v8_fma(w8_f32(w8_and(w1, 0x0000E000)), v8_load(xq, o + 128), d0)
+    d1 = v8_fma(w8_f32(w8_and(w1, 0x00070000)), v8_load(xq, o + 136), d1)
+    d2 = v8_fma(w8_f32(w8_and(w1, 0x00380000)), v8_load(xq, o + 144), d2)
+    d3 = v8_fma(w8_f32(w8_and(w1, 0x01C00000)), v8_load(xq, o + 152), d3)
+    d0 = v8_fma(w8_f32(w8_and(w1, 0x0E000000)), v8_load(xq, o + 160), d0)
+    d1 = v8_fma(w8_f32(w8_and(w1, 0x70000000)), v8_load(xq, o + 168), d1)
+    d2 = v8_fma(w8_f32(w8_shr(w1, 31)), v8_load(xq, o + 176), d2)
+    d3 = v8_fma(w8_f32(w8_and(w2, 0x00000003)), v8_load(xq, o + 184), d3)
+    d0 = v8_fma(w8_f32(w8_and(w2, 0x0000001C)), v8_load(xq, o + 192), d0)
+    d1 = v8_fma(w8_f32(w8_and(w2, 0x000000E0)), v8_load(xq, o + 200), d1)
+    d2 = v8_fma(w8_f32(w8_and(w2, 0x00000700)), v8_load(xq, o + 208), d2)
+    d3 = v8_fma(w8_f32(w8_and(w2, 0x00003800)), v8_load(xq, o + 216), d3)
+    d0 = v8_fma(w8_f32(w8_and(w2, 0x0001C000)), v8_load(xq, o + 224), d0)
+    d1 = v8_fma(w8_f32(w8_and(w2, 0x000E0000)), v8_load(xq, o + 232), d1)
+    d2 = v8_fma(w8_f32(w8_and(w2, 0x00700000)), v8_load(xq, o + 240), d2)
+    d3 = v8_fma(w8_f32(w8_and(w2, 0x03800000)), v8_load(xq, o + 248), d3)
+    d0 = v8_fma(w8_f32(w8_and(w2, 0x1C000000)), v8_load(xq, o + 256), d0)
+    d1 = v8_fma(w8_f32(w8_shr(w2, 29)), v8_load(xq, o + 264), d1)
+    return d0, d1, d2, d3
+
+
+@fast(inline="always")
+def _sum4(d0, d1, d2, d3):  # pragma: no cover - jitted
+    return v8_add(v8_add(d0, d1), v8_add(d2, d3))
+
+
+@fast(inline="always")
+def _lane_scales(srow, swrow, ng, nblk, lpg, first):  # pragma: no cover - jitted
+    """swrow[8b + l] = scale of lane l of block b, for the blocks from ``first`` on (groups of
+    1, 2 or 4 lanes: each group's scale repeated; groups of 8n lanes: one scale per block)."""
+    if lpg == 4:
+        for b in range(first, nblk):
+            v8_store(swrow, 8 * b, v8_repeat(srow, 2 * b, 4))
+    elif lpg == 2:
+        for b in range(first, nblk):
+            v8_store(swrow, 8 * b, v8_repeat(srow, 4 * b, 2))
+    elif lpg == 1:
+        for b in range(first, nblk):
+            v8_store(swrow, 8 * b, v8_load(srow, 8 * b))
+    else:
+        bpg = lpg // 8
+        if bpg & (bpg - 1) == 0:  # a power of two: the group of block b is b >> shift
+            shift = 0
+            while (1 << shift) < bpg:
+                shift += 1
+            for b in range(first, nblk):
+                v8_store(swrow, 8 * b, v8_splat(srow[b >> shift]))
+        else:
+            for g in range(first // bpg, ng):
+                s = v8_splat(srow[g])
+                for b in range(g * bpg, min(g * bpg + bpg, nblk)):
+                    v8_store(swrow, 8 * b, s)
+
+
+@fast(inline="always")
+def _row_words(block_fn, flat, base, block_bytes, xq, nf, nblk, lpg, ng, srow,
+               swrow):  # pragma: no cover - jitted
+    """sum_g s_g * dot(q_g, x_g) over the whole blocks of one row, as an F32x8 (unsummed).
+
+    Groups of exactly two blocks (4-bit codes in groups of 128, the common case) scale each
+    pair's sum by one broadcast in a loop of constant trip count; every other block is scaled by
+    a vector of its lanes' scales, expanded per row into ``swrow``. Only two copies of the block
+    body: compile time grows quickly with each (the 3-bit block is ~100 vector operations).
+    """
+    acc = v8_zero()
+    z = v8_zero()
+    first = 0
+    if lpg == 16:
+        first = 2 * (nblk // 2)
+        for g in range(nblk // 2):
+            b = 2 * g
+            d0, d1, d2, d3 = block_fn(flat, base + block_bytes * b, xq, 8 * nf * b,
+                                    z, z, z, z)
+            d0, d1, d2, d3 = block_fn(flat, base + block_bytes * (b + 1), xq,
+                                    8 * nf * (b + 1), d0, d1, d2, d3)
+            acc = v8_fma(v8_splat(srow[g]), _sum4(d0, d1, d2, d3), acc)
+    _lane_scales(srow, swrow, ng, nblk, lpg, first)
+    for b in range(first, nblk):
+        d0, d1, d2, d3 = block_fn(flat, base + block_bytes * b, xq, 8 * nf * b,
+                                z, z, z, z)
+        acc = v8_fma(v8_load(swrow, 8 * b), _sum4(d0, d1, d2, d3), acc)
+    return acc
+
+
+@fast(inline="always")
+def _word_row(bits, block_fn, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16,
+              z32, z8, zkind, mode, sf, sw, t):  # pragma: no cover - jitted
+    """y[r] of the word GEMV; ``block_fn`` is the width's block function, passed by each
+    width's body (a dispatch on ``bits`` inside would compile every width's block everywhere)."""
+    lane = 8 if bits == 4 else (16 if bits == 2 else 32)  # codes per lane
+    block = 8 * lane
+    nblk = k // block
+    _row_scales(s16, s32, skind, r, ng, sf, t)
+    off = _row_offset(sf, t, r, ng, z16, z32, z8, zkind, mode, 1 << (bits - 1), xsum)
+    acc = _row_words(block_fn, flat, r * codes.shape[1], block * bits // 8, xq,
+                     8 if bits == 4 else (16 if bits == 2 else 34), nblk, gsz // lane, ng, sf[t],
+                     sw[t])
+    y = v8_hsum(acc)
+    for j in range(nblk * block, k):  # codes after the last whole block
+        y += sf[t, j // gsz] * (_code_at(codes, r, j, bits) * xs[j])
+    return y + off
+
+
+@fast(parallel=True)
+def _gemv_words4(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, sf, sw, out):  # pragma: no cover - jitted
+    rows = codes.shape[0]
+    for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
+        t = numba.get_thread_id()
+        for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
+            out[r] = _word_row(4, _block4, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16,
+                               s32, skind, z16, z32, z8, zkind, mode, sf, sw, t)
+
+
+@fast(parallel=True)
+def _gemv_words2(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, sf, sw, out):  # pragma: no cover - jitted
+    rows = codes.shape[0]
+    for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
+        t = numba.get_thread_id()
+        for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
+            out[r] = _word_row(2, _block2, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16,
+                               s32, skind, z16, z32, z8, zkind, mode, sf, sw, t)
+
+
+@fast(parallel=True)
+def _gemv_words3(codes, flat, xq, xs, xsum, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind,
+                 mode, sf, sw, out):  # pragma: no cover - jitted
+    rows = codes.shape[0]
+    for c in prange((rows + _CHUNK_ROWS - 1) // _CHUNK_ROWS):
+        t = numba.get_thread_id()
+        for r in range(c * _CHUNK_ROWS, min(c * _CHUNK_ROWS + _CHUNK_ROWS, rows)):
+            out[r] = _word_row(3, _block3, codes, flat, r, xq, xs, xsum, k, gsz, ng, s16,
+                               s32, skind, z16, z32, z8, zkind, mode, sf, sw, t)
+
+
+_GEMV_WORDS = {4: _gemv_words4, 2: _gemv_words2, 3: _gemv_words3}
+
+
 @fast(parallel=True)
 def _gemm(codes, xs, bits, k, gsz, ng, s16, s32, skind, z16, z32, z8, zkind, mode, levels,
           has_levels, out):  # pragma: no cover - jitted
@@ -936,10 +1218,14 @@ def dequantize(
 
 
 def _gemv_body(bits: int, group_len: int) -> str | None:
-    """Which batch-1 GEMV body serves this width and group length: ``"bytes"``,
-    ``"chunks"`` or None (the tiled path)."""
+    """Which batch-1 GEMV body serves this width and group length: ``"words"`` (explicit
+    SIMD), ``"bytes"``, ``"chunks"`` or None (the tiled path)."""
     if bits not in _N_FIELDS:
         return None
+    if SIMD_GEMV and bits in _LANE_CODES and group_len % _LANE_CODES[bits] == 0:
+        lanes = group_len // _LANE_CODES[bits]  # a group spans 1, 2, 4 or 8n lanes
+        if lanes in (1, 2, 4) or lanes % 8 == 0:
+            return "words"
     on_chunks = group_len % _CHUNK == 0
     on_bytes = bits != 3 and group_len % (8 // bits) == 0
     if on_bytes and (group_len * bits >= 8 * _BYTES_MIN_GROUP or not on_chunks):
@@ -959,7 +1245,12 @@ def _gemv(p: _Prepared, xs: np.ndarray, bits: int, k: int) -> np.ndarray:
     out = np.empty(rows, dtype=np.float32)
     xsum = _group_sums(xs, k, gsz, ng)
     sf = np.empty((threads, ng), dtype=np.float32)
-    if _gemv_body(bits, gsz) == "bytes":
+    body = _gemv_body(bits, gsz)
+    if body == "words":
+        sw = np.empty((threads, 8 * (k // (8 * _LANE_CODES[bits]))), dtype=np.float32)
+        _GEMV_WORDS[bits](p.codes, _ro(p.codes.reshape(-1)), _word_planes(xs, k, bits), xs,
+                          xsum, k, gsz, ng, *p.sides(), sf, sw, out)
+    elif body == "bytes":
         _gemv_bytes(p.codes, bits, _byte_planes(xs, k, bits), xs, xsum, k, gsz, ng, *p.sides(),
                     sf, out)
     else:

@@ -1,6 +1,7 @@
-"""The batch-1 GEMV bodies (byte lanes and 8-code chunk lanes) against the numpy reference:
-every width they serve, every scale and zero-point storage, row tails, partial and single
-groups, thread-count invariance, and the in-kernel F16/BF16 decoders on every bit pattern."""
+"""The batch-1 GEMV bodies (explicit-SIMD word lanes, byte lanes, 8-code chunk lanes) against
+the numpy reference: every width they serve, every scale and zero-point storage, row tails,
+partial and single groups, thread-count invariance, the in-kernel F16/BF16 decoders on every bit
+pattern, and the vector intrinsics against their plain-numpy definitions."""
 
 from __future__ import annotations
 
@@ -20,12 +21,18 @@ SIDES = [("none", "F16", None), ("none", "BF16", None), ("none", "F32", None),
          ("bias", "F16", "F16"), ("bias", "BF16", "BF16"), ("bias", "F32", "F32")]
 
 #: (bits, group_size, body): a representative of each route
-ROUTES = [(4, 128, "bytes"), (4, 64, "bytes"), (4, 2, "bytes"), (4, 6, "bytes"),
-          (4, 32, "chunks"), (4, 16, "chunks"), (4, 8, "chunks"),
-          (2, 128, "bytes"), (2, 4, "bytes"), (2, 64, "chunks"), (2, 16, "chunks"),
+ROUTES = [(4, 128, "words"), (4, 64, "words"), (4, 256, "words"), (4, 192, "words"),
+          (4, 32, "words"),
+          (4, 16, "words"), (4, 8, "words"), (4, 2, "bytes"), (4, 6, "bytes"),
+          (4, 24, "chunks"),
+          (2, 128, "words"), (2, 256, "words"), (2, 64, "words"), (2, 32, "words"),
+          (2, 16, "words"), (2, 4, "bytes"), (2, 48, "chunks"),
           (8, 32, "bytes"), (8, 1, "bytes"), (8, 16, "chunks"),
-          (3, 128, "chunks"), (3, 64, "chunks"), (3, 24, "chunks"), (3, 16, "chunks"),
+          (3, 128, "words"), (3, 64, "words"), (3, 32, "words"), (3, 256, "words"),
+          (3, 512, "words"), (3, 96, "chunks"), (3, 24, "chunks"), (3, 16, "chunks"),
           (3, 8, "chunks")]
+#: the word routes: codes per block of eight 32-bit lanes
+WORD_BLOCK = {4: 64, 2: 128, 3: 256}
 
 
 def close(y: np.ndarray, want: np.ndarray, k: int) -> None:
@@ -44,6 +51,12 @@ def lengths(g: int) -> list[int]:
                          ids=[f"{b}bit-g{g}-{body}" for b, g, body in ROUTES])
 def test_route(bits, group, body):
     assert kern._gemv_body(bits, group) == body
+    previous = kern.SIMD_GEMV
+    try:  # with the explicit-SIMD bodies off, the word routes fall back to the previous bodies
+        kern.SIMD_GEMV = False
+        assert kern._gemv_body(bits, group) in ("bytes", "chunks")
+    finally:
+        kern.SIMD_GEMV = previous
     assert kern.fast_gemv_supported(bits, group, False)
     assert not kern.fast_gemv_supported(bits, group, True)
 
@@ -69,13 +82,56 @@ def test_one_group_per_row(parts, bits):
         close(kern.linear(x, **kw), ref.linear(x, **kw), k)
 
 
-@pytest.mark.parametrize(("bits", "group"), [(4, 128), (4, 16), (3, 16), (2, 128), (8, 64)])
+WORD_ROUTES = [(b, g) for b, g, body in ROUTES if body == "words"]
+
+
+@pytest.mark.parametrize(("bits", "group"), WORD_ROUTES,
+                         ids=[f"{b}bit-g{g}" for b, g in WORD_ROUTES])
+def test_word_route_blocks_groups_and_tails(parts, bits, group):
+    """Several whole blocks, then a partial last group and codes after the last whole block;
+    odd group counts; a row of whole blocks only; every scale storage; x with a wide range."""
+    block = WORD_BLOCK[bits]
+    rng = np.random.default_rng(bits * 7 + group)
+    ks = sorted({3 * block, 3 * block + 5, 2 * block + group // 2 + 3, 5 * group,
+                 max(3 * group, block) + 8 * (bits == 3) + 1})
+    for i, (zero, sdt, zdt) in enumerate(SIDES):
+        for k in ks:
+            kw = parts(bits, 37, k, group, zero=zero, scale_dtype=sdt, zero_dtype=zdt,
+                       perm=i % 3 == 0, seed=i + 17 * k)["kwargs"]
+            x = (rng.standard_normal((1, k)) * np.exp(rng.uniform(-8, 8, (1, k))))
+            x = x.astype(np.float32)
+            close(kern.linear(x, **kw), ref.linear(x, **kw), k)
+
+
+@pytest.mark.parametrize(("bits", "group"), [(4, 128), (3, 128), (2, 64)])
+def test_word_route_against_the_previous_bodies(parts, bits, group):
+    """The explicit-SIMD body and the autovectorized body it replaces agree (both against the
+    reference, and closely with each other)."""
+    k = 4 * WORD_BLOCK[bits] + 9
+    kw = parts(bits, 64, k, group, zero="int", scale_dtype="F16", zero_dtype="U8")["kwargs"]
+    x = np.random.default_rng(5).standard_normal((1, k)).astype(np.float32)
+    new = kern.linear(x, **kw)
+    previous = kern.SIMD_GEMV
+    try:
+        kern.SIMD_GEMV = False
+        old = kern.linear(x, **kw)
+    finally:
+        kern.SIMD_GEMV = previous
+    want = ref.linear(x, **kw)
+    close(new, want, k)
+    close(old, want, k)
+    close(new, old, k)
+
+
+@pytest.mark.parametrize(("bits", "group"),
+                         [(4, 128), (4, 32), (4, 16), (3, 16), (3, 128), (3, 256), (2, 128),
+                          (2, 64), (8, 64)])
 def test_result_does_not_depend_on_the_thread_count(parts, bits, group):
     """Rows are independent: 1 and 2 threads give the same bits (problem above the
     single-thread threshold, so the parallel region really runs)."""
-    kw = parts(bits, 512, 512, group, zero="float", scale_dtype="F16", zero_dtype="F16")
+    kw = parts(bits, 520, 512, group, zero="float", scale_dtype="F16", zero_dtype="F16")
     kw = kw["kwargs"]
-    assert kern.PARALLEL_MIN_VALUES <= 512 * 512
+    assert kern.PARALLEL_MIN_VALUES <= 520 * 512
     x = np.random.default_rng(0).standard_normal((1, 512)).astype(np.float32)
     previous = numba.get_num_threads()
     try:
@@ -87,6 +143,21 @@ def test_result_does_not_depend_on_the_thread_count(parts, bits, group):
         numba.set_num_threads(previous)
     assert np.array_equal(one.view(np.uint32), two.view(np.uint32))
     close(one, ref.linear(x, **kw), 512)
+
+
+def test_word_fields_rebuild_every_code():
+    """The word field table (the x planes the word bodies multiply) reassembles each code of a
+    lane from its 32-bit words, fields reaching bit 31 shifted down."""
+    rng = np.random.default_rng(4)
+    for bits, lane in kern._LANE_CODES.items():
+        q = rng.integers(0, 1 << bits, (64, lane)).astype(np.uint8)
+        words = ref.pack_codes(q, bits).view("<u4").astype(np.int64)
+        rebuilt = np.zeros(q.shape, np.float64)
+        for word, shift, mask, code, mult in kern._word_fields(bits):
+            field = (words[:, word] >> shift) & mask
+            assert field.max() < 2**31  # the signed int-to-float conversion is exact
+            rebuilt[:, code] += field * mult
+        assert np.array_equal(rebuilt, q), bits
 
 
 def test_extreme_scales_and_offsets(to_stored):

@@ -193,12 +193,14 @@ def test_compiled_once_per_kernel(parts):
         kern.linear(np.ones((1, 64), np.float32), **kw)
         kern.linear(np.ones((2, 64), np.float32), **kw)
     for bits, g, zero, sdt, zdt in [(4, 64, "int", "BF16", "U8"), (3, 16, "float", "F32", "F16"),
-                                    (2, 128, "bias", "F16", "F32")]:
+                                    (2, 128, "bias", "F16", "F32"), (4, 2, "int", "F16", "U8"),
+                                    (3, 128, "none", "BF16", None)]:
         kw = parts(bits, 3, 256, g, zero=zero, scale_dtype=sdt, zero_dtype=zdt)["kwargs"]
         kern.linear(np.ones((1, 256), np.float32), **kw)
     if numba.config.DISABLE_JIT:  # plain-Python bodies: nothing is compiled
         return
-    for body in (kern._dequantize, kern._gemm, kern._gemv_bytes, kern._gemv_chunks):
+    for body in (kern._dequantize, kern._gemm, kern._gemv_bytes, kern._gemv_chunks,
+                 *kern._GEMV_WORDS.values()):
         assert len(body.signatures) == 1, body
 
 
