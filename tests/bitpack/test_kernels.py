@@ -182,8 +182,6 @@ def test_read_only_memory_mapped_inputs(parts, tmp_path):
     mm.close()
 
 
-@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"),
-                    reason="counts numba's compiled specializations, which only exist with the JIT")
 def test_compiled_once_per_kernel(parts):
     """Writable and read-only inputs, every mode and dtype: one specialization per body."""
     for zero, sdt, zdt, levels in [("none", "F16", None, False), ("bias", "F32", "BF16", True)]:
