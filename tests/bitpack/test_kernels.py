@@ -4,7 +4,6 @@ within float32 rounding, every width, group shape, table, storage dtype and read
 from __future__ import annotations
 
 import mmap
-import os
 
 import numba
 import numpy as np
