@@ -12,6 +12,8 @@ NEON: two 4-wide halves). They are for ``fast`` kernels only (the sums are reass
   would call a soft-float helper per element.
 * :func:`v8_repeat` loads ``8 // times`` consecutive float32 values and repeats each ``times``
   times (one per-lane vector of group scales when a group spans 1, 2 or 4 lanes).
+* :func:`half_bits_to_f32` converts one half bit pattern (uint16) to float32 the same way, for
+  scalar reads that cannot be vectorized (same :data:`HALF_LOADS_NATIVE` rule).
 * :func:`v8_hsum` adds the lanes in a fixed order (``((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))``),
   so a kernel's result does not depend on anything but its inputs.
 
@@ -32,9 +34,9 @@ import platform
 import numpy as np
 from numba import config, types
 
-__all__ = ["HALF_LOADS_NATIVE", "v8_add", "v8_fma", "v8_hsum", "v8_load", "v8_mul", "v8_repeat",
-           "v8_splat",
-           "v8_store", "v8_zero", "w8_and", "w8_f32", "w8_load", "w8_load3", "w8_shr"]
+__all__ = ["HALF_LOADS_NATIVE", "half_bits_to_f32", "v8_add", "v8_fma", "v8_hsum", "v8_load",
+           "v8_mul", "v8_repeat", "v8_splat", "v8_store", "v8_zero", "w8_and", "w8_f32", "w8_load",
+           "w8_load3", "w8_shr"]
 
 
 def _half_loads_native() -> bool:
@@ -108,6 +110,9 @@ if config.DISABLE_JIT:  # plain-Python semantics for NUMBA_DISABLE_JIT=1 runs
 
     def w8_f32(v: np.ndarray) -> np.ndarray:
         return v.view(np.int32).astype(np.float32)
+
+    def half_bits_to_f32(h: int) -> np.float32:
+        return np.float32(np.array([h], dtype=np.uint16).view(np.float16)[0])
 
 else:
     from llvmlite import ir
@@ -357,3 +362,16 @@ else:
             return builder.sitofp(args[0], _VEC)
 
         return f32x8(v), codegen
+
+    @intrinsic
+    def half_bits_to_f32(typingctx, h):  # type: ignore[no-untyped-def]
+        """float32 value of the IEEE half with bit pattern ``h`` (a uint16): ``fpext``, one
+        ``vcvtph2ps`` with F16C, exact for every half. For scalar reads that cannot be
+        vectorized over contiguous halves; only where :data:`HALF_LOADS_NATIVE` is true."""
+        if h != types.uint16:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.fpext(builder.bitcast(args[0], ir.HalfType()), ir.FloatType())
+
+        return types.float32(h), codegen

@@ -14,7 +14,7 @@ calling thread: per tile of 64 rows, the tile's code bytes of every group are tr
 per-thread scratch (8x8 word transpositions when groups and bytes come in eights and the
 arrays are word-aligned, byte copies otherwise) and the tile's second-order rows are decoded
 there (with the group sums of x folded in; F16 values by one hardware conversion each where
-the CPU has one, :mod:`._simd_sparse`); then per row, the codes are two-byte windows of
+the CPU has one, :func:`._simd.half_bits_to_f32`); then per row, the codes are two-byte windows of
 that scratch shifted alike for every group (a branch-free loop over groups that vectorizes),
 the scales feed bitpack's chunk GEMV (expanded to chunks in the same loop for 1 or 2 chunks
 per group), the zero points fold into one dot with the group sums, and the row's outliers are
@@ -41,8 +41,7 @@ import numpy as np
 from ..errors import ArgumentError
 from . import bitpack
 from ._jit import exact, fast, prange
-from ._simd import HALF_LOADS_NATIVE
-from ._simd_sparse import half_bits_to_f32
+from ._simd import HALF_LOADS_NATIVE, half_bits_to_f32
 from ._sparse_common import SparseArrays, check_arrays, check_content
 from .bitpack import (
     _CHUNK,
@@ -299,6 +298,11 @@ def _tile_codes(sc, zc, n_bytes, b0, nb, tcs, t, ng):  # pragma: no cover - comp
             tcs[tu, u(1), b, g] = 0
 
 
+#: Scalar half -> float32 for the second-order values: one hardware conversion where the CPU
+#: has one, the portable integer conversion elsewhere (both exact).
+_half_stat = half_bits_to_f32 if HALF_LOADS_NATIVE else _half_f32
+
+
 @fast(inline="always")
 def _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind, xsum, h0, nh,
                        ng, so, t):  # pragma: no cover - compiled
@@ -317,22 +321,14 @@ def _tile_second_order(ss16, ss32, sz16, sz32, zs16, zs32, zz16, zz32, kind, xsu
                 so[tu, u(1), hh, g] = sz32[g, hb + hh]
                 so[tu, u(2), hh, g] = a * zs32[g, hb + hh] * xsum[g]
                 so[tu, u(3), hh, g] = zz32[g, hb + hh]
-    elif kind == 1 and HALF_LOADS_NATIVE:  # one hardware conversion per value
-        for g in range(u(ng)):
-            for hh in range(u(nh)):
-                a = half_bits_to_f32(ss16[g, hb + hh])
-                so[tu, u(0), hh, g] = a
-                so[tu, u(1), hh, g] = half_bits_to_f32(sz16[g, hb + hh])
-                so[tu, u(2), hh, g] = a * half_bits_to_f32(zs16[g, hb + hh]) * xsum[g]
-                so[tu, u(3), hh, g] = half_bits_to_f32(zz16[g, hb + hh])
     elif kind == 1:
         for g in range(u(ng)):
             for hh in range(u(nh)):
-                a = _half_f32(ss16[g, hb + hh])
+                a = _half_stat(ss16[g, hb + hh])
                 so[tu, u(0), hh, g] = a
-                so[tu, u(1), hh, g] = _half_f32(sz16[g, hb + hh])
-                so[tu, u(2), hh, g] = a * _half_f32(zs16[g, hb + hh]) * xsum[g]
-                so[tu, u(3), hh, g] = _half_f32(zz16[g, hb + hh])
+                so[tu, u(1), hh, g] = _half_stat(sz16[g, hb + hh])
+                so[tu, u(2), hh, g] = a * _half_stat(zs16[g, hb + hh]) * xsum[g]
+                so[tu, u(3), hh, g] = _half_stat(zz16[g, hb + hh])
     else:
         for g in range(u(ng)):
             for hh in range(u(nh)):

@@ -13,7 +13,7 @@ import qformat
 from qformat.kernels import bitpack
 from qformat.kernels import sparse as kernels
 from qformat.kernels._ref import sparse as ref
-from qformat.kernels._simd_sparse import half_bits_to_f32
+from qformat.kernels._simd import half_bits_to_f32
 
 from .conftest import planted
 
