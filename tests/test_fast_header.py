@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import glob
 import json
 import struct
@@ -94,7 +95,8 @@ def _parent(obj, path):
 def test_fast_path_never_accepts_a_mutated_header_the_detailed_one_rejects(source, edits):
     text, minor, available = split(Path(source).read_bytes())
     obj = json.loads(text)
-    for pos, op, value in edits:
+    for pos, op, shared in edits:
+        value = copy.deepcopy(shared)  # st.just([]) is one object: never link it in twice
         nodes = list(_walk(obj))[1:]
         if not nodes:
             break
